@@ -1,0 +1,5 @@
+"""Spotter: an offline, camera-based exercise coach."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

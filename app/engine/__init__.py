@@ -1,0 +1,1 @@
+"""The Qt-free engine: capture, pose estimation, exercise analysis, events."""

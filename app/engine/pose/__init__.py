@@ -1,0 +1,1 @@
+"""Pose estimation: BlazePose through LiteRT, ONNX Runtime or MediaPipe Tasks."""
