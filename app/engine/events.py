@@ -17,7 +17,7 @@ class RepDetail:
     eccentric_s: float
     pause_s: float
     concentric_s: float
-    rom_deg: float
+    rom_deg: float | None  # None where the primary signal is not an angle
     mean_speed_dps: float  # mean angular speed of the concentric phase, degrees per second
     peak_speed_dps: float
     side: str = ""  # "left" / "right" for alternating exercises, "" otherwise
@@ -38,7 +38,7 @@ class RepCounted(Event):
 @dataclass(frozen=True, slots=True)
 class PartialRep(Event):
     exercise: str
-    rom_deg: float
+    rom_deg: float | None  # None where the primary signal is not an angle
     start_s: float
     end_s: float
 

@@ -1,0 +1,265 @@
+"""ExerciseAnalyzer: poses in, typed events out, for one exercise. Pure: no threads, no I/O.
+
+For each frame the analyzer measures the exercise's signal (per side), gates it by posture and
+visibility, and feeds the rep counters. Sides that move independently (alternating curls, side
+lunges) get a counter each; a rep seen on both sides at the same time is one rep. Completed reps
+are timed, measured and checked against the form rules; partial reps are reported apart.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.engine.events import (
+    Event,
+    FormFault,
+    HoldEnded,
+    HoldStarted,
+    PartialRep,
+    RepCounted,
+    RepDetail,
+    SetFinished,
+    SetStarted,
+)
+from app.engine.pose.types import Pose
+
+from . import features as F
+from . import form
+from .channels import Channel, ChannelSet
+from .counter import RepCandidate
+from .holds import HoldTracker
+from .signals import raw_signal
+from .spec import ExerciseSpec
+
+#: A set ends after this many seconds without a rep (or this many median rep durations).
+SET_GAP_S = 8.0
+
+
+@dataclass(slots=True)
+class _Frame:
+    t: float
+    image: F.FloatArray
+    world: F.FloatArray
+    visibility: F.FloatArray
+
+
+class ExerciseAnalyzer:
+    """Counts, times and grades one exercise from a stream of poses."""
+
+    def __init__(self, spec: ExerciseSpec) -> None:
+        self.spec = spec
+        self.reps: list[RepDetail] = []
+        self.partial_reps: list[PartialRep] = []
+        self.holds: list[tuple[float, float]] = []
+        self._image_size = (1, 1)
+        if spec.kind == "hold":
+            assert spec.hold is not None
+            self._hold: HoldTracker | None = HoldTracker(spec.hold, spec.gate)
+            self._channels: ChannelSet | None = None
+            keep_s = 2.0
+        else:
+            assert spec.movement is not None
+            self._hold = None
+            self._channels = ChannelSet(spec)
+            keep_s = spec.counting.max_rep_s + 1.0
+        self._keep_s = keep_s
+        self._frames: deque[_Frame] = deque()
+        self._set_start: float | None = None
+        self._last_rep_t = 0.0
+        self._accepted: deque[RepCandidate] = deque(maxlen=8)
+
+    # ------------------------------------------------------------------ streaming API
+    def update(self, pose: Pose | None, t: float) -> list[Event]:
+        """Feed the pose of one frame (None when nobody is visible)."""
+        if pose is not None:
+            self._image_size = pose.image_size
+            self._frames.append(_Frame(t, pose.image, pose.world, pose.visibility))
+        while self._frames and t - self._frames[0].t > self._keep_s:
+            self._frames.popleft()
+        events: list[Event] = []
+        if self._hold is not None:
+            events += self._update_hold(pose, t)
+        else:
+            events += self._update_reps(pose, t)
+        if self._set_start is not None and t - self._last_rep_t > self._set_gap():
+            events.append(self._end_set(self._last_rep_t))
+        return events
+
+    def finish(self, t: float) -> list[Event]:
+        """End of stream: close the open set or hold."""
+        events: list[Event] = []
+        if self._hold is not None:
+            held = self._hold.finish(t)
+            if held is not None:
+                events.append(self._record_hold(held, t))
+        if self._set_start is not None:
+            events.append(self._end_set(self._last_rep_t))
+        return events
+
+    # ------------------------------------------------------------------ reps
+    def _update_reps(self, pose: Pose | None, t: float) -> list[Event]:
+        assert self._channels is not None
+        track = self._last_frames(1) if pose is not None else None
+        events: list[Event] = []
+        for channel, cand in self._channels.update(track, t):
+            events += self._on_candidate(cand, channel)
+        return events
+
+    def _on_candidate(self, cand: RepCandidate, channel: Channel) -> list[Event]:
+        if self._overlaps_accepted(cand):
+            return []
+        self._accepted.append(cand)
+        if not cand.full:
+            partial = PartialRep(
+                t=cand.end_t,
+                exercise=self.spec.id,
+                rom_deg=self._rom_deg(cand, channel),
+                start_s=cand.start_t,
+                end_s=cand.end_t,
+            )
+            self.partial_reps.append(partial)
+            return [partial]
+        events: list[Event] = []
+        if self._set_start is None:
+            self._set_start = cand.start_t
+            events.append(SetStarted(t=cand.end_t, exercise=self.spec.id))
+        self._last_rep_t = cand.end_t
+        rep = self._detail(cand, channel)
+        self.reps.append(rep)
+        events.append(RepCounted(t=cand.end_t, exercise=self.spec.id, rep=rep))
+        for fault in rep.faults:
+            rule = next(r for r in self.spec.form if r.id == fault)
+            events.append(
+                FormFault(
+                    t=cand.end_t,
+                    exercise=self.spec.id,
+                    rep_index=rep.index,
+                    fault=fault,
+                    cue=rule.cue,
+                    severity=rule.severity,
+                )
+            )
+        return events
+
+    def _overlaps_accepted(self, cand: RepCandidate) -> bool:
+        """The same movement seen by two counters (both arms, two signals) is one rep."""
+        for other in self._accepted:
+            overlap = min(cand.end_t, other.end_t) - max(cand.start_t, other.start_t)
+            shorter = min(cand.end_t - cand.start_t, other.end_t - other.start_t)
+            if overlap > 0.5 * shorter:
+                return True
+        return False
+
+    def _rom_deg(self, cand: RepCandidate, channel: Channel) -> float | None:
+        """Range of motion in degrees from the primary (angle) signal over the rep's frames."""
+        assert self.spec.movement is not None
+        primary = self.spec.movement.primary
+        if channel.index == 0 and primary.kind == "angle":
+            return round(cand.depth, 1)
+        if primary.kind != "angle":
+            return None
+        raw = self._primary_raw(cand, channel.side)
+        if raw is None or not np.isfinite(raw).any():
+            return None
+        return round(float(np.nanmax(raw) - np.nanmin(raw)), 1)
+
+    def _primary_raw(self, cand: RepCandidate, side: str) -> F.FloatArray | None:
+        assert self.spec.movement is not None
+        frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
+        if len(frames) < 3:
+            return None
+        track = self._track_of(frames)
+        primary = self.spec.movement.primary
+        if side in F.SIDES:
+            return raw_signal(track, primary, side)
+        return np.asarray(
+            (raw_signal(track, primary, "left") + raw_signal(track, primary, "right")) / 2, np.float64
+        )
+
+    def _detail(self, cand: RepCandidate, channel: Channel) -> RepDetail:
+        assert self.spec.movement is not None
+        first = cand.bottom_enter_t - cand.start_t
+        pause = cand.bottom_exit_t - cand.bottom_enter_t
+        second = cand.end_t - cand.bottom_exit_t
+        if self.spec.movement.first_phase == "eccentric":
+            eccentric, concentric = first, second
+        else:
+            eccentric, concentric = second, first
+        rom = self._rom_deg(cand, channel)
+        speed = (rom or 0.0) / max(concentric, 1e-3)
+        peak = cand.peak_speed * (rom / cand.depth) if rom is not None and cand.depth > 0 else 0.0
+        return RepDetail(
+            index=len(self.reps) + 1,
+            start_s=round(cand.start_t, 3),
+            turn_s=round(cand.turn_t, 3),
+            end_s=round(cand.end_t, 3),
+            eccentric_s=round(eccentric, 3),
+            pause_s=round(pause, 3),
+            concentric_s=round(concentric, 3),
+            rom_deg=rom,
+            mean_speed_dps=round(speed, 1),
+            peak_speed_dps=round(peak, 1),
+            side="" if channel.side == "both" else channel.side,
+            faults=self._faults(cand),
+        )
+
+    def _faults(self, cand: RepCandidate) -> tuple[str, ...]:
+        if not self.spec.form:
+            return ()
+        frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
+        if len(frames) < 3:
+            return ()
+        track = self._track_of(frames)
+        raw = self._primary_raw(cand, "both")
+        if raw is None:
+            return ()
+        return tuple(rule.id for rule in self.spec.form if form.evaluate(rule, track, raw))
+
+    # ------------------------------------------------------------------ holds
+    def _update_hold(self, pose: Pose | None, t: float) -> list[Event]:
+        assert self._hold is not None
+        track = self._last_frames(1) if pose is not None else None
+        change = self._hold.update(t, track)
+        if change is None:
+            return []
+        if change == "started":
+            return [HoldStarted(t=t, exercise=self.spec.id)]
+        held = self._hold.last_hold
+        assert held is not None
+        return [self._record_hold(held, t)]
+
+    def _record_hold(self, held: tuple[float, float], t: float) -> HoldEnded:
+        self.holds.append(held)
+        return HoldEnded(t=t, exercise=self.spec.id, start_s=held[0], end_s=held[1])
+
+    # ------------------------------------------------------------------ helpers
+    def _set_gap(self) -> float:
+        if len(self.reps) >= 2:
+            durations = [r.end_s - r.start_s for r in self.reps[-5:]]
+            return max(SET_GAP_S, 3.0 * float(np.median(durations)))
+        return SET_GAP_S
+
+    def _end_set(self, t: float) -> SetFinished:
+        assert self._set_start is not None
+        start = self._set_start
+        in_set = [r for r in self.reps if r.start_s >= start - 1e-6]
+        partial = [p for p in self.partial_reps if p.start_s >= start - 1e-6]
+        self._set_start = None
+        return SetFinished(
+            t=t, exercise=self.spec.id, reps=len(in_set), partial_reps=len(partial), start_s=start, end_s=t
+        )
+
+    def _last_frames(self, n: int) -> F.Track:
+        return self._track_of(list(self._frames)[-n:])
+
+    def _track_of(self, frames: list[_Frame]) -> F.Track:
+        return F.Track(
+            t=np.array([f.t for f in frames], np.float64),
+            image=np.stack([f.image for f in frames]).astype(np.float64),
+            world=np.stack([f.world for f in frames]).astype(np.float64),
+            visibility=np.stack([f.visibility for f in frames]).astype(np.float64),
+            image_size=self._image_size,
+        )

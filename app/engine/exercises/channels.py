@@ -1,0 +1,120 @@
+"""Counting channels: every (signal, side) pair of an exercise has its own rep counter.
+
+Only the *active* signal's reps count. The active signal is the one whose recent samples show the
+largest movement, relative to its expected range, against its frame-to-frame jitter: a view
+change or an occluded limb moves the count to a signal that still sees the movement, without any
+per-view configuration.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import features as F
+from .counter import RepCandidate, RepCounter
+from .signals import SideSignals, combine_sides, gate_mask, side_signals, single_side
+from .spec import ExerciseSpec, SignalSpec
+
+#: Seconds of history used to judge how clean each signal is.
+QUALITY_WINDOW_S = 8.0
+#: A signal replaces the active one only when it is this much cleaner (hysteresis).
+SWITCH_MARGIN = 1.3
+#: How often the active signal is re-evaluated, seconds.
+REVIEW_EVERY_S = 0.5
+
+
+@dataclass(slots=True)
+class Channel:
+    index: int  # position of the signal in the spec (0 = primary)
+    side: str  # "both", "left" or "right"
+    signal: SignalSpec
+    counter: RepCounter
+    history: deque[tuple[float, float]] = field(default_factory=deque)
+
+
+def signal_quality(values: F.FloatArray, typical_rom: float) -> float:
+    """How clearly ``values`` show repetitions: range against the expected range and jitter.
+
+    0 when the signal is mostly missing. Jitter is the median distance of each sample from the
+    mean of its neighbours, which ignores slow movement and catches flicker and spikes.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size < 10 or finite.size < 0.5 * values.size:
+        return 0.0
+    amplitude = float(np.percentile(finite, 95) - np.percentile(finite, 5))
+    if amplitude <= 0:
+        return 0.0
+    jitter = float(np.median(np.abs(finite[1:-1] - (finite[:-2] + finite[2:]) / 2)))
+    coverage = finite.size / values.size
+    return min(amplitude / typical_rom, 1.5) * amplitude / (amplitude + 8.0 * jitter) * coverage
+
+
+class ChannelSet:
+    """All counting channels of one exercise, and the choice of the active signal."""
+
+    def __init__(self, spec: ExerciseSpec) -> None:
+        assert spec.movement is not None
+        self._spec = spec
+        sides = ("left", "right") if spec.movement.sides == "independent" else ("both",)
+        self.channels = [
+            Channel(i, side, signal, RepCounter(spec.counting, signal))
+            for i, signal in enumerate(spec.movement.signals)
+            for side in sides
+        ]
+        self.active = 0
+        self._next_review = 0.0
+
+    def update(self, track: F.Track | None, t: float) -> list[tuple[Channel, RepCandidate]]:
+        """Feed one frame (a one-frame track, or None); returns reps completed on the active signal."""
+        values = self._measure(track)
+        completed: list[tuple[Channel, RepCandidate]] = []
+        for channel, value in zip(self.channels, values, strict=True):
+            channel.history.append((t, value))
+            while channel.history and t - channel.history[0][0] > QUALITY_WINDOW_S:
+                channel.history.popleft()
+            cand = channel.counter.update(t, value)
+            if cand is not None and channel.index == self.active:
+                completed.append((channel, cand))
+        if t >= self._next_review:
+            self._next_review = t + REVIEW_EVERY_S
+            self._review()
+        return completed
+
+    def _measure(self, track: F.Track | None) -> list[float]:
+        if track is None:
+            return [float("nan")] * len(self.channels)
+        spec = self._spec
+        gate = gate_mask(track, spec.gate, spec.counting.min_visibility)
+        per_signal: dict[int, SideSignals] = {}
+        out: list[float] = []
+        for channel in self.channels:
+            sig = per_signal.get(channel.index)
+            if sig is None:
+                sig = side_signals(track, channel.signal, gate)
+                per_signal[channel.index] = sig
+            if channel.side == "both":
+                value = combine_sides(sig, spec.counting.min_visibility)[-1]
+            else:
+                value = single_side(sig, channel.side, spec.counting.min_visibility)[-1]
+            out.append(float(value))
+        return out
+
+    def quality(self, index: int) -> float:
+        scores = [
+            signal_quality(np.array([v for _, v in ch.history]), ch.signal.typical_rom)
+            for ch in self.channels
+            if ch.index == index and ch.history
+        ]
+        return max(scores, default=0.0)
+
+    def _review(self) -> None:
+        n_signals = len({ch.index for ch in self.channels})
+        if n_signals < 2:
+            return
+        scores = [self.quality(i) for i in range(n_signals)]
+        best = int(np.argmax(scores))
+        if best != self.active and scores[best] > SWITCH_MARGIN * scores[self.active]:
+            self.active = best

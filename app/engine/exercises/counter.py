@@ -1,0 +1,229 @@
+"""A causal repetition counter on one 1-D movement signal.
+
+The signal is oriented so that the rest (start and end) position is high and the turning point low.
+Counting is a zig-zag with hysteresis: a rep starts when the signal leaves the running top by more
+than the hysteresis band, turns at its lowest point, and completes when it climbs back by
+``return_fraction`` of its depth. Whether it is a full rep, a partial rep or noise depends on its
+depth relative to the person's own range (median of their recent reps, starting from the spec's
+prior), never below the spec's absolute floor. Reps that are too short, too long or that span a
+gap in the signal are dropped. No threads, no I/O: ``update(t, value)`` in, completed reps out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .spec import CountingSpec, SignalSpec
+
+
+class _State(Enum):
+    START = "start"
+    TOP = "top"
+    DOWN = "down"
+    UP = "up"
+
+
+@dataclass(frozen=True, slots=True)
+class RepCandidate:
+    """A completed movement cycle, in signal units (oriented: rest high)."""
+
+    start_t: float
+    turn_t: float
+    end_t: float
+    bottom_enter_t: float  # first time within the bottom band (end of the first phase)
+    bottom_exit_t: float  # last time within the bottom band (start of the second phase)
+    top_value: float
+    bottom_value: float
+    peak_speed: float  # signal units per second, second phase
+    full: bool
+
+    @property
+    def depth(self) -> float:
+        return self.top_value - self.bottom_value
+
+
+class RepCounter:
+    """Zig-zag counter with hysteresis and a range that adapts to the person."""
+
+    def __init__(self, spec: CountingSpec, signal: SignalSpec) -> None:
+        self._spec = spec
+        self._min_rom = signal.min_rom
+        self._typical_rom = signal.typical_rom
+        self._depths: deque[float] = deque(maxlen=5)
+        self.reset(stream_start=True)
+
+    # ------------------------------------------------------------------ state
+    def reset(self, *, stream_start: bool = False) -> None:
+        """Forget the rep in progress (after a gap, a camera cut, a lost person).
+
+        At the start of a stream the first samples may be the second half of a rep (a clip that
+        starts at the bottom): that ascent counts if it spans a full range.
+        """
+        self._state = _State.START if stream_start else _State.TOP
+        self._first_t: float | None = None
+        self._top_v = -np.inf
+        self._top_t = 0.0
+        self._bot_v = np.inf
+        self._bot_t = 0.0
+        self._up_v = -np.inf
+        self._last_t: float | None = None
+        self._samples: list[tuple[float, float]] = []
+
+    @property
+    def person_range(self) -> float:
+        """Current estimate of the person's full range of motion, in signal units."""
+        if not self._depths:
+            return self._typical_rom
+        return max(float(np.median(self._depths)), self._min_rom)
+
+    @property
+    def in_rep(self) -> bool:
+        return self._state is not _State.TOP
+
+    def _hysteresis(self) -> float:
+        return max(self._spec.hysteresis_fraction * self.person_range, 0.25 * self._min_rom)
+
+    # ------------------------------------------------------------------ update
+    def update(self, t: float, value: float | None) -> RepCandidate | None:
+        """Feed one sample (None: not measurable in this frame). Returns a rep when one completes."""
+        spec = self._spec
+        if value is None or not np.isfinite(value):
+            if self._last_t is not None and t - self._last_t > spec.max_gap_s:
+                self.reset()
+            return None
+        if self._last_t is not None and t - self._last_t > spec.max_gap_s:
+            self.reset()
+        self._last_t = t
+        h = self._hysteresis()
+
+        if self._state is _State.START:
+            return self._update_start(t, value, h)
+        if self._state is _State.TOP:
+            if value >= self._top_v:
+                self._top_v, self._top_t = value, t
+                self._samples = [(t, value)]
+            else:
+                self._samples.append((t, value))
+                if value <= self._top_v - h:
+                    self._state = _State.DOWN
+                    self._bot_v, self._bot_t = value, t
+            return None
+
+        self._samples.append((t, value))
+        if t - self._top_t > spec.max_rep_s:
+            self._restart_from(t, value)
+            return None
+
+        if self._state is _State.DOWN:
+            if value < self._bot_v:
+                self._bot_v, self._bot_t = value, t
+            elif value >= self._bot_v + h:
+                self._state = _State.UP
+                self._up_v = value
+            return None
+
+        # UP: climbing back towards the rest position
+        self._up_v = max(self._up_v, value)
+        depth = self._top_v - self._bot_v
+        if value >= self._bot_v + spec.return_fraction * depth:
+            rep = self._finish(t, value)
+            return rep
+        if value <= self._up_v - h:
+            # turned down again before returning: one longer rep with a second bottom
+            self._state = _State.DOWN
+            if value < self._bot_v:
+                self._bot_v, self._bot_t = value, t
+        return None
+
+    def _update_start(self, t: float, value: float, h: float) -> RepCandidate | None:
+        """First samples of a stream: a plain top, or the ascent of a rep already under way."""
+        if self._first_t is None:
+            self._first_t = t
+            self._bot_v, self._bot_t = value, t
+            self._top_v, self._top_t = value, t
+            self._samples = [(t, value)]
+            return None
+        self._samples.append((t, value))
+        if value < self._bot_v:
+            self._bot_v, self._bot_t = value, t
+        if value > self._top_v:
+            self._top_v, self._top_t = value, t
+        fell_first = self._top_v - self._bot_v >= h and self._bot_t > self._top_t
+        if fell_first or self._bot_t - self._first_t > 1.0 or t - self._first_t > self._spec.max_rep_s:
+            # not an ascent from the stream's first frames: count normally from the highest point
+            top_v, top_t = self._top_v, self._top_t
+            kept = [(st, sv) for st, sv in self._samples if st >= top_t]
+            self._state = _State.TOP
+            self._samples = kept
+            self._top_v, self._top_t = top_v, top_t
+            if fell_first:
+                self._state = _State.DOWN
+            return None
+        full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
+        if self._top_v - self._bot_v >= full_depth and value < self._top_v:
+            # climbed a full range and stopped rising: the ascent of a rep that began off camera
+            depth = self._top_v - self._bot_v
+            rep = RepCandidate(
+                start_t=self._first_t,
+                turn_t=self._bot_t,
+                end_t=t,
+                bottom_enter_t=self._bot_t,
+                bottom_exit_t=self._bot_t,
+                top_value=self._top_v,
+                bottom_value=self._bot_v,
+                peak_speed=0.0,
+                full=True,
+            )
+            self._depths.append(depth)
+            self._restart_from(t, value)
+            return rep
+        return None
+
+    def _restart_from(self, t: float, value: float) -> None:
+        self.reset()
+        self._top_v, self._top_t = value, t
+        self._last_t = t
+        self._samples = [(t, value)]
+
+    def _finish(self, t: float, value: float) -> RepCandidate | None:
+        spec = self._spec
+        depth = self._top_v - self._bot_v
+        samples = np.asarray(self._samples, np.float64)
+        start_t, top_v, bot_v, turn_t = self._top_t, self._top_v, self._bot_v, self._bot_t
+        self._restart_from(t, value)
+
+        duration = t - start_t
+        full_depth = max(self._min_rom, spec.full_fraction * self.person_range)
+        partial_depth = max(0.5 * self._min_rom, spec.partial_fraction * self.person_range)
+        if depth < partial_depth or duration < spec.min_rep_s:
+            return None
+        band = bot_v + 0.12 * depth
+        in_band = np.flatnonzero(samples[:, 1] <= band)
+        enter_t = float(samples[in_band[0], 0]) if in_band.size else turn_t
+        exit_t = float(samples[in_band[-1], 0]) if in_band.size else turn_t
+        if enter_t - start_t < spec.min_phase_s or t - exit_t < spec.min_phase_s:
+            return None
+        rising = samples[samples[:, 0] >= exit_t]
+        speed = 0.0
+        if rising.shape[0] >= 3:
+            dt = np.diff(rising[:, 0])
+            dv = np.diff(rising[:, 1])
+            speed = float(np.max(dv / np.maximum(dt, 1e-3)))
+        full = depth >= full_depth
+        if full:
+            self._depths.append(depth)
+        return RepCandidate(
+            start_t=start_t,
+            turn_t=turn_t,
+            end_t=t,
+            bottom_enter_t=enter_t,
+            bottom_exit_t=exit_t,
+            top_value=top_v,
+            bottom_value=bot_v,
+            peak_speed=speed,
+            full=full,
+        )

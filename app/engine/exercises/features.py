@@ -1,0 +1,140 @@
+"""Geometric features of a pose track, vectorised over frames.
+
+A *track* is the sequence of poses of one person: image coordinates (T, 33, 3) normalised to the
+frame, world coordinates (T, 33, 3) in metres, visibility (T, 33). Frames without a pose are NaN.
+Every feature returns an array of shape (T,) with NaN where it cannot be measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.engine.pose.types import Landmark, Pose
+
+FloatArray = NDArray[np.float64]
+
+SIDES = ("left", "right")
+
+#: Generic joint names used by exercise specs, resolved per side.
+JOINTS = (
+    "shoulder",
+    "elbow",
+    "wrist",
+    "hip",
+    "knee",
+    "ankle",
+    "heel",
+    "foot_index",
+    "ear",
+    "index",
+)
+
+
+def landmark_index(joint: str, side: str) -> int:
+    """Index of a generic joint on one side, e.g. ("knee", "left") -> 25; "nose" has no side."""
+    if joint == "nose":
+        return int(Landmark.NOSE)
+    return int(Landmark[f"{side.upper()}_{joint.upper()}"])
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """Poses of one person over time, as arrays (see module docstring)."""
+
+    t: FloatArray  # (T,)
+    image: FloatArray  # (T, 33, 3), x and y normalised
+    world: FloatArray  # (T, 33, 3) metres
+    visibility: FloatArray  # (T, 33)
+    image_size: tuple[int, int]
+
+    @property
+    def pixels(self) -> FloatArray:
+        """Image x, y in pixels (T, 33, 2): angles need the real aspect ratio."""
+        w, h = self.image_size
+        return self.image[:, :, :2] * np.array([w, h], np.float64)
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    @staticmethod
+    def from_poses(times: list[float], poses: list[Pose | None], image_size: tuple[int, int]) -> Track:
+        n = len(poses)
+        image = np.full((n, 33, 3), np.nan)
+        world = np.full((n, 33, 3), np.nan)
+        vis = np.zeros((n, 33))
+        for i, pose in enumerate(poses):
+            if pose is not None:
+                image[i] = pose.image
+                world[i] = pose.world
+                vis[i] = pose.visibility
+        return Track(np.asarray(times, np.float64), image, world, vis, image_size)
+
+
+def joint_angle(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+    """Angle ABC in degrees for points of shape (..., D)."""
+    u = a - b
+    v = c - b
+    nu = np.linalg.norm(u, axis=-1)
+    nv = np.linalg.norm(v, axis=-1)
+    cos = np.sum(u * v, axis=-1) / np.maximum(nu * nv, 1e-9)
+    return np.asarray(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), np.float64)
+
+
+def side_angle(track: Track, joints: tuple[str, str, str], side: str, *, world: bool) -> FloatArray:
+    ia, ib, ic = (landmark_index(j, side) for j in joints)
+    pts = track.world if world else track.pixels
+    return joint_angle(pts[:, ia], pts[:, ib], pts[:, ic])
+
+
+def side_visibility(track: Track, joints: tuple[str, ...], side: str) -> FloatArray:
+    """Mean visibility of the joints, per frame.
+
+    A joint hidden behind the body (a wrist at the bottom of a head-on push-up) still has a good
+    world position when its neighbours are seen, so one hidden joint must not veto the frame.
+    """
+    idx = [landmark_index(j, side) for j in joints]
+    return np.asarray(track.visibility[:, idx].mean(axis=1), np.float64)
+
+
+def midpoint(track: Track, joint: str) -> FloatArray:
+    """Mean of the left and right joint in pixels (T, 2)."""
+    left = track.pixels[:, landmark_index(joint, "left")]
+    right = track.pixels[:, landmark_index(joint, "right")]
+    return np.asarray((left + right) / 2.0, np.float64)
+
+
+def torso_length(track: Track) -> FloatArray:
+    """Shoulder-midpoint to hip-midpoint distance in pixels."""
+    return np.asarray(
+        np.linalg.norm(midpoint(track, "shoulder") - midpoint(track, "hip"), axis=1), np.float64
+    )
+
+
+def torso_inclination(track: Track) -> FloatArray:
+    """Angle of the hip->shoulder line from vertical, degrees (0 upright, 90 horizontal).
+
+    Measured in world coordinates, whose y axis is the camera's vertical: a torso pointing at the
+    camera (a head-on push-up) is horizontal there although it looks upright in the image.
+    """
+    w = track.world
+    ls, rs = landmark_index("shoulder", "left"), landmark_index("shoulder", "right")
+    lh, rh = landmark_index("hip", "left"), landmark_index("hip", "right")
+    d = (w[:, ls] + w[:, rs]) / 2 - (w[:, lh] + w[:, rh]) / 2
+    norm = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+    return np.asarray(np.degrees(np.arccos(np.clip(-d[:, 1] / norm, -1.0, 1.0))), np.float64)
+
+
+def relative_height(track: Track, joint: str, ref: str) -> FloatArray:
+    """Height of ``joint`` above ``ref`` (midpoints), in torso lengths (image y points down)."""
+    dy = midpoint(track, ref)[:, 1] - midpoint(track, joint)[:, 1]
+    return np.asarray(dy / np.maximum(torso_length(track), 1e-6), np.float64)
+
+
+def side_relative_height(track: Track, joint: str, ref: str, side: str) -> FloatArray:
+    """Height of one side's ``joint`` above the same side's ``ref``, in torso lengths."""
+    j = track.pixels[:, landmark_index(joint, side), 1]
+    r = track.pixels[:, landmark_index(ref, side), 1]
+    return np.asarray((r - j) / np.maximum(torso_length(track), 1e-6), np.float64)

@@ -1,0 +1,64 @@
+"""Timed holds (plank): the posture held, body straight, for long enough."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from . import features as F
+from .signals import gate_mask
+from .spec import GateSpec, HoldSpec
+
+
+def in_hold_posture(track: F.Track, hold: HoldSpec, gate: GateSpec) -> bool:
+    """The last frame of ``track`` shows the hold posture: gated torso and a straight body line."""
+    if not gate_mask(track, gate, 0.3)[-1]:
+        return False
+    lines = [F.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1] for side in F.SIDES]
+    return bool(np.nanmax(lines) >= hold.body_line_min_deg) if np.isfinite(lines).any() else False
+
+
+class HoldTracker:
+    """Turns per-frame posture into holds of at least ``min_hold_s``, bridging short breaks."""
+
+    def __init__(self, hold: HoldSpec, gate: GateSpec) -> None:
+        self._hold = hold
+        self._gate = gate
+        self._start: float | None = None
+        self._last_ok: float | None = None
+        self._announced = False
+        self.last_hold: tuple[float, float] | None = None
+
+    def update(self, t: float, track: F.Track | None) -> Literal["started", "ended"] | None:
+        ok = track is not None and in_hold_posture(track, self._hold, self._gate)
+        if ok:
+            if self._start is None:
+                self._start = t
+            self._last_ok = t
+            if not self._announced and t - self._start >= self._hold.min_hold_s:
+                self._announced = True
+                return "started"
+            return None
+        if (
+            self._start is not None
+            and self._last_ok is not None
+            and t - self._last_ok > self._hold.max_break_s
+        ):
+            return "ended" if self._close() else None
+        return None
+
+    def finish(self, t: float) -> tuple[float, float] | None:
+        if self._start is None:
+            return None
+        return self.last_hold if self._close() else None
+
+    def _close(self) -> bool:
+        assert self._start is not None and self._last_ok is not None
+        start, end = self._start, self._last_ok
+        self._start, self._last_ok = None, None
+        announced, self._announced = self._announced, False
+        if announced and end - start >= self._hold.min_hold_s:
+            self.last_hold = (round(start, 2), round(end, 2))
+            return True
+        return False
