@@ -2,15 +2,20 @@
 
 Agreement is measured per output as ``max|onnx - tflite| / max(max|tflite|, 1e-6)``: relative to the
 output's own scale, so one number works for logits in the hundreds and scores near 1, and tiny values
-next to large ones (which rtol-per-element would blow up) do not matter. The bound is 1e-4, except
-for the landmark models' segmentation logits (up to ~1650 in magnitude, long fp32 accumulations),
-where LiteRT's own kernels disagree with each other by up to 2.3e-4 (XNNPACK vs built-in vs
-reference, measured on the astronaut), so 1e-4 would test float noise, not the converter; 5e-4 there.
+next to large ones (which a per-element rtol would blow up) do not matter. The bound is 1e-4 for
+every output except the landmark models' segmentation logits (magnitudes up to ~1750, long fp32
+accumulations through five upsamplings): there LiteRT's own kernel sets (XNNPACK, built-in,
+reference) disagree with each other by up to 3.6e-4 on these very images, so 1e-4 would test float
+noise, not the converter; 1e-3 there. Real conversion bugs show up far above both bounds: a wrong
+resize coordinate mode gives 1.0 on the segmentation, one convolution padded on the wrong side 0.25
+on the landmarks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,7 +51,7 @@ MODELS: dict[str, tuple[int, Callable[[Array], Array]]] = {  # name -> input siz
     "pose_landmark_heavy": (256, _unit),
 }
 TOLERANCE = 1e-4
-SEGMENTATION_TOLERANCE = 5e-4
+SEGMENTATION_TOLERANCE = 1e-3
 SEGMENTATION_SHAPE = (256, 256, 1)
 
 
@@ -240,6 +245,17 @@ def test_truncated_tflite_gives_model_load_error(tmp_path: Path, fraction: float
     bad.write_bytes(raw[: int(len(raw) * fraction)])
     with pytest.raises(ModelLoadError, match="truncated or corrupt"):
         convert_tflite_to_onnx(bad, tmp_path / "pose_detection.onnx")
+
+
+def test_missing_schema_gives_model_load_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "mediapipe.tasks.metadata.schema_py_generated", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
+    _schema.cache_clear()
+    try:
+        with pytest.raises(ModelLoadError, match="TFLite schema from the 'mediapipe' package"):
+            convert_tflite_to_onnx(tmp_path / "pose_x.tflite", tmp_path / "pose_x.onnx")
+    finally:
+        _schema.cache_clear()
 
 
 def test_missing_file_gives_model_load_error(tmp_path: Path) -> None:

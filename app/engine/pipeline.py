@@ -38,7 +38,8 @@ from app.engine.slot import LatestSlot
 log = logging.getLogger(__name__)
 
 INFERENCE_THREAD = "pose"
-Smoother = Callable[[Pose | None, float], Pose | None]
+NO_FRAME_PAUSE_S = 0.01  # pause after a live source's read() returned nothing
+Smoother = Callable[[Pose, float], Pose]  # e.g. LandmarkSmoother.apply; called for found poses
 
 
 class FrameProcessor(Protocol):
@@ -98,9 +99,7 @@ class LivePipeline:
         *,
         config: PipelineConfig | None = None,
     ) -> None:
-        self._source = source
-        self._processor = processor
-        self._sink = sink
+        self._source, self._processor, self._sink = source, processor, sink
         self._config = config or PipelineConfig()
         blocking = self._config.blocking
         if blocking is None:
@@ -239,6 +238,8 @@ class LivePipeline:
             if not live:
                 self._end_reason = "eof"
                 return
+            if problem is None and self._stop.wait(NO_FRAME_PAUSE_S):  # no busy loop on a dead stream
+                return
             stalled_s = time.monotonic() - last_frame
             if problem is None and stalled_s >= self._config.stall_timeout_s:
                 problem = f"No frame from {name} for {stalled_s:.1f} s"
@@ -372,7 +373,7 @@ class PoseFrameProcessor:
         t0 = time.perf_counter()
         pose = self._estimator.estimate(frame.rgb, t)
         t1 = time.perf_counter()
-        if self._smoother is not None:
+        if self._smoother is not None and pose is not None:
             pose = self._smoother(pose, t)
         t2 = time.perf_counter()
         events: list[Event] = []

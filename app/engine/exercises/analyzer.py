@@ -24,9 +24,9 @@ from app.engine.events import (
     SetFinished,
     SetStarted,
 )
-from app.engine.pose.types import Pose
+from app.engine.pose.types import Float32Array, Pose
 
-from . import features as F
+from . import features as feat
 from . import form
 from .channels import Channel, ChannelSet
 from .counter import RepCandidate
@@ -41,9 +41,9 @@ SET_GAP_S = 8.0
 @dataclass(slots=True)
 class _Frame:
     t: float
-    image: F.FloatArray
-    world: F.FloatArray
-    visibility: F.FloatArray
+    image: Float32Array
+    world: Float32Array
+    visibility: Float32Array
 
 
 class ExerciseAnalyzer:
@@ -70,6 +70,7 @@ class ExerciseAnalyzer:
         self._set_start: float | None = None
         self._last_rep_t = 0.0
         self._accepted: deque[RepCandidate] = deque(maxlen=8)
+        self._pending_partials: list[tuple[RepCandidate, Channel]] = []
 
     # ------------------------------------------------------------------ streaming API
     def update(self, pose: Pose | None, t: float) -> list[Event]:
@@ -90,7 +91,7 @@ class ExerciseAnalyzer:
 
     def finish(self, t: float) -> list[Event]:
         """End of stream: close the open set or hold."""
-        events: list[Event] = []
+        events: list[Event] = self._flush_partials()
         if self._hold is not None:
             held = self._hold.finish(t)
             if held is not None:
@@ -105,14 +106,22 @@ class ExerciseAnalyzer:
         track = self._last_frames(1) if pose is not None else None
         events: list[Event] = []
         for channel, cand in self._channels.update(track, t):
-            events += self._on_candidate(cand, channel)
+            if cand.full:
+                events += self._on_rep(cand, channel)
+            else:
+                self._pending_partials.append((cand, channel))
+        if self._pending_partials and not self._channels.any_in_rep():
+            events += self._flush_partials()
         return events
 
-    def _on_candidate(self, cand: RepCandidate, channel: Channel) -> list[Event]:
-        if self._overlaps_accepted(cand):
-            return []
-        self._accepted.append(cand)
-        if not cand.full:
+    def _flush_partials(self) -> list[Event]:
+        """Partial reps are reported once no counter is mid-rep: the other leg of a side lunge
+        straightens while the working leg bends, and that is not a partial rep."""
+        events: list[Event] = []
+        for cand, channel in self._pending_partials:
+            if self._overlaps_accepted(cand):
+                continue
+            self._accepted.append(cand)
             partial = PartialRep(
                 t=cand.end_t,
                 exercise=self.spec.id,
@@ -121,7 +130,14 @@ class ExerciseAnalyzer:
                 end_s=cand.end_t,
             )
             self.partial_reps.append(partial)
-            return [partial]
+            events.append(partial)
+        self._pending_partials.clear()
+        return events
+
+    def _on_rep(self, cand: RepCandidate, channel: Channel) -> list[Event]:
+        if self._overlaps_accepted(cand):
+            return []
+        self._accepted.append(cand)
         events: list[Event] = []
         if self._set_start is None:
             self._set_start = cand.start_t
@@ -166,14 +182,14 @@ class ExerciseAnalyzer:
             return None
         return round(float(np.nanmax(raw) - np.nanmin(raw)), 1)
 
-    def _primary_raw(self, cand: RepCandidate, side: str) -> F.FloatArray | None:
+    def _primary_raw(self, cand: RepCandidate, side: str) -> feat.FloatArray | None:
         assert self.spec.movement is not None
         frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
         if len(frames) < 3:
             return None
         track = self._track_of(frames)
         primary = self.spec.movement.primary
-        if side in F.SIDES:
+        if side in feat.SIDES:
             return raw_signal(track, primary, side)
         return np.asarray(
             (raw_signal(track, primary, "left") + raw_signal(track, primary, "right")) / 2, np.float64
@@ -252,11 +268,11 @@ class ExerciseAnalyzer:
             t=t, exercise=self.spec.id, reps=len(in_set), partial_reps=len(partial), start_s=start, end_s=t
         )
 
-    def _last_frames(self, n: int) -> F.Track:
+    def _last_frames(self, n: int) -> feat.Track:
         return self._track_of(list(self._frames)[-n:])
 
-    def _track_of(self, frames: list[_Frame]) -> F.Track:
-        return F.Track(
+    def _track_of(self, frames: list[_Frame]) -> feat.Track:
+        return feat.Track(
             t=np.array([f.t for f in frames], np.float64),
             image=np.stack([f.image for f in frames]).astype(np.float64),
             world=np.stack([f.world for f in frames]).astype(np.float64),

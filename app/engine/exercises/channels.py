@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import features as F
+from . import features as feat
 from .counter import RepCandidate, RepCounter
 from .signals import SideSignals, combine_sides, gate_mask, side_signals, single_side
 from .spec import ExerciseSpec, SignalSpec
@@ -35,7 +35,7 @@ class Channel:
     history: deque[tuple[float, float]] = field(default_factory=deque)
 
 
-def signal_quality(values: F.FloatArray, typical_rom: float) -> float:
+def signal_quality(values: feat.FloatArray, typical_rom: float) -> float:
     """How clearly ``values`` show repetitions: range against the expected range and jitter.
 
     0 when the signal is mostly missing. Jitter is the median distance of each sample from the
@@ -67,7 +67,7 @@ class ChannelSet:
         self.active = 0
         self._next_review = 0.0
 
-    def update(self, track: F.Track | None, t: float) -> list[tuple[Channel, RepCandidate]]:
+    def update(self, track: feat.Track | None, t: float) -> list[tuple[Channel, RepCandidate]]:
         """Feed one frame (a one-frame track, or None); returns reps completed on the active signal."""
         values = self._measure(track)
         completed: list[tuple[Channel, RepCandidate]] = []
@@ -83,7 +83,7 @@ class ChannelSet:
             self._review()
         return completed
 
-    def _measure(self, track: F.Track | None) -> list[float]:
+    def _measure(self, track: feat.Track | None) -> list[float]:
         if track is None:
             return [float("nan")] * len(self.channels)
         spec = self._spec
@@ -101,6 +101,10 @@ class ChannelSet:
                 value = single_side(sig, channel.side, spec.counting.min_visibility)[-1]
             out.append(float(value))
         return out
+
+    def any_in_rep(self) -> bool:
+        """Some counter of the active signal is between the start and the end of a rep."""
+        return any(ch.counter.in_rep for ch in self.channels if ch.index == self.active)
 
     def quality(self, index: int) -> float:
         scores = [

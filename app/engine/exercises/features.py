@@ -56,6 +56,20 @@ class Track:
         w, h = self.image_size
         return self.image[:, :, :2] * np.array([w, h], np.float64)
 
+    def pose_at(self, i: int) -> Pose | None:
+        """The pose of frame ``i`` (None where nobody was seen)."""
+        if not np.isfinite(self.image[i, 0, 0]):
+            return None
+        vis = self.visibility[i].astype(np.float32)
+        return Pose(
+            image=self.image[i].astype(np.float32),
+            world=self.world[i].astype(np.float32),
+            visibility=vis,
+            presence=vis,
+            score=1.0,
+            image_size=self.image_size,
+        )
+
     def __len__(self) -> int:
         return int(self.t.shape[0])
 

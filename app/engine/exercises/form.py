@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import features as F
+from . import features as feat
 from .spec import FormRule
 
-FloatArray = F.FloatArray
+FloatArray = feat.FloatArray
 
 
 def _nanmin(x: FloatArray) -> float:
@@ -18,46 +18,50 @@ def _nanmax(x: FloatArray) -> float:
     return float(np.nanmax(x)) if np.isfinite(x).any() else float("nan")
 
 
-def _best_side(track: F.Track, joints: tuple[str, ...]) -> str:
-    vis = {s: float(np.nanmean(F.side_visibility(track, joints, s))) for s in F.SIDES}
+def _best_side(track: feat.Track, joints: tuple[str, ...]) -> str:
+    vis = {s: float(np.nanmean(feat.side_visibility(track, joints, s))) for s in feat.SIDES}
     return max(vis, key=lambda s: vis[s])
 
 
-def hip_sag(track: F.Track) -> float:
+def hip_sag(track: feat.Track) -> float:
     """How far the hips drop below the shoulder-ankle line, in torso lengths (side view).
 
     Positive is sagging (hips below the line, towards the floor), negative is piking.
     """
     side = _best_side(track, ("shoulder", "hip", "ankle"))
     px = track.pixels
-    s = px[:, F.landmark_index("shoulder", side)]
-    h = px[:, F.landmark_index("hip", side)]
-    a = px[:, F.landmark_index("ankle", side)]
+    s = px[:, feat.landmark_index("shoulder", side)]
+    h = px[:, feat.landmark_index("hip", side)]
+    a = px[:, feat.landmark_index("ankle", side)]
     line = a - s
     frac = np.sum((h - s) * line, axis=1) / np.maximum(np.sum(line * line, axis=1), 1e-9)
     on_line = s + frac[:, None] * line
-    below = (h[:, 1] - on_line[:, 1]) / np.maximum(F.torso_length(track), 1e-6)
+    below = (h[:, 1] - on_line[:, 1]) / np.maximum(feat.torso_length(track), 1e-6)
     return float(np.nanmedian(below)) if np.isfinite(below).any() else float("nan")
 
 
-def elbow_drift(track: F.Track) -> float:
+def elbow_drift(track: feat.Track) -> float:
     """Largest angle between upper arm and torso during the rep, degrees (elbow swinging forward)."""
     side = _best_side(track, ("shoulder", "elbow", "wrist"))
-    return _nanmax(F.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True))
+    return _nanmax(feat.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True))
 
 
-def knee_valgus(track: F.Track) -> float:
+def knee_valgus(track: feat.Track) -> float:
     """Knee width over ankle width at the deepest frame (front views only; NaN from the side)."""
     px = track.pixels
-    knees = np.abs(px[:, F.landmark_index("knee", "left"), 0] - px[:, F.landmark_index("knee", "right"), 0])
-    ankles = np.abs(
-        px[:, F.landmark_index("ankle", "left"), 0] - px[:, F.landmark_index("ankle", "right"), 0]
+    knees = np.abs(
+        px[:, feat.landmark_index("knee", "left"), 0] - px[:, feat.landmark_index("knee", "right"), 0]
     )
-    hips = np.abs(px[:, F.landmark_index("hip", "left"), 0] - px[:, F.landmark_index("hip", "right"), 0])
-    frontal = hips > 0.35 * F.torso_length(track)
+    ankles = np.abs(
+        px[:, feat.landmark_index("ankle", "left"), 0] - px[:, feat.landmark_index("ankle", "right"), 0]
+    )
+    hips = np.abs(
+        px[:, feat.landmark_index("hip", "left"), 0] - px[:, feat.landmark_index("hip", "right"), 0]
+    )
+    frontal = hips > 0.35 * feat.torso_length(track)
     knee_angle = (
-        F.side_angle(track, ("hip", "knee", "ankle"), "left", world=True)
-        + F.side_angle(track, ("hip", "knee", "ankle"), "right", world=True)
+        feat.side_angle(track, ("hip", "knee", "ankle"), "left", world=True)
+        + feat.side_angle(track, ("hip", "knee", "ankle"), "right", world=True)
     ) / 2
     if not (frontal & np.isfinite(knee_angle)).any():
         return float("nan")
@@ -65,15 +69,15 @@ def knee_valgus(track: F.Track) -> float:
     return float(knees[deepest] / max(float(ankles[deepest]), 1e-6))
 
 
-def knee_over_toe(track: F.Track) -> float:
+def knee_over_toe(track: feat.Track) -> float:
     """How far the front knee passes the toes, in shin lengths (side view), at the deepest frame."""
     px = track.pixels
     best = float("-inf")
-    for side in F.SIDES:
-        knee = px[:, F.landmark_index("knee", side)]
-        toe = px[:, F.landmark_index("foot_index", side)]
-        heel = px[:, F.landmark_index("heel", side)]
-        ankle = px[:, F.landmark_index("ankle", side)]
+    for side in feat.SIDES:
+        knee = px[:, feat.landmark_index("knee", side)]
+        toe = px[:, feat.landmark_index("foot_index", side)]
+        heel = px[:, feat.landmark_index("heel", side)]
+        ankle = px[:, feat.landmark_index("ankle", side)]
         forward = np.sign(toe[:, 0] - heel[:, 0])
         shin = np.linalg.norm(knee - ankle, axis=1)
         past = forward * (knee[:, 0] - toe[:, 0]) / np.maximum(shin, 1e-6)
@@ -81,7 +85,7 @@ def knee_over_toe(track: F.Track) -> float:
     return best
 
 
-def evaluate(rule: FormRule, track: F.Track, signal: FloatArray) -> bool:
+def evaluate(rule: FormRule, track: feat.Track, signal: FloatArray) -> bool:
     """True when the rep breaks the rule. ``signal`` is the raw (unoriented) rep signal."""
     if rule.measure == "min_signal":
         value = _nanmin(signal)

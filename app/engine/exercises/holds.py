@@ -6,16 +6,18 @@ from typing import Literal
 
 import numpy as np
 
-from . import features as F
+from . import features as feat
 from .signals import gate_mask
 from .spec import GateSpec, HoldSpec
 
 
-def in_hold_posture(track: F.Track, hold: HoldSpec, gate: GateSpec) -> bool:
+def in_hold_posture(track: feat.Track, hold: HoldSpec, gate: GateSpec) -> bool:
     """The last frame of ``track`` shows the hold posture: gated torso and a straight body line."""
     if not gate_mask(track, gate, 0.3)[-1]:
         return False
-    lines = [F.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1] for side in F.SIDES]
+    lines = [
+        feat.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1] for side in feat.SIDES
+    ]
     return bool(np.nanmax(lines) >= hold.body_line_min_deg) if np.isfinite(lines).any() else False
 
 
@@ -30,7 +32,7 @@ class HoldTracker:
         self._announced = False
         self.last_hold: tuple[float, float] | None = None
 
-    def update(self, t: float, track: F.Track | None) -> Literal["started", "ended"] | None:
+    def update(self, t: float, track: feat.Track | None) -> Literal["started", "ended"] | None:
         ok = track is not None and in_hold_posture(track, self._hold, self._gate)
         if ok:
             if self._start is None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import features as F
+from . import features as feat
 from .spec import GateSpec, SignalSpec
 
-FloatArray = F.FloatArray
+FloatArray = feat.FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,44 +27,44 @@ class SideSignals:
     gate: FloatArray  # (T,) bool as 0/1: the posture allows counting
 
 
-def raw_signal(track: F.Track, signal: SignalSpec, side: str) -> FloatArray:
+def raw_signal(track: feat.Track, signal: SignalSpec, side: str) -> FloatArray:
     """The signal in its natural units (degrees or metres), unoriented."""
     j = signal.joints
     if signal.kind == "angle":
-        return F.side_angle(track, (j[0], j[1], j[2]), side, world=True)
-    a = track.world[:, F.landmark_index(j[0], side)]
-    b = track.world[:, F.landmark_index(j[1], side)]
+        return feat.side_angle(track, (j[0], j[1], j[2]), side, world=True)
+    a = track.world[:, feat.landmark_index(j[0], side)]
+    b = track.world[:, feat.landmark_index(j[1], side)]
     if signal.kind == "height":
         return np.asarray(b[:, 1] - a[:, 1], np.float64)  # world y points down
     return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)
 
 
-def gate_mask(track: F.Track, gate: GateSpec, min_visibility: float) -> FloatArray:
+def gate_mask(track: feat.Track, gate: GateSpec, min_visibility: float) -> FloatArray:
     """1.0 where the posture allows counting, 0.0 elsewhere."""
     ok = np.isfinite(track.image[:, 0, 0])
     lo, hi = gate.torso_inclination
-    incl = F.torso_inclination(track)
+    incl = feat.torso_inclination(track)
     ok &= (incl >= lo) & (incl <= hi)
     if gate.wrists_above_shoulders is not None:
-        above = F.relative_height(track, "wrist", "shoulder") > 0
+        above = feat.relative_height(track, "wrist", "shoulder") > 0
         ok &= above == gate.wrists_above_shoulders
     for joint in gate.required_joints:
         vis = np.maximum(
-            track.visibility[:, F.landmark_index(joint, "left")],
-            track.visibility[:, F.landmark_index(joint, "right")],
+            track.visibility[:, feat.landmark_index(joint, "left")],
+            track.visibility[:, feat.landmark_index(joint, "right")],
         )
         ok &= vis >= min_visibility
     return ok.astype(np.float64)
 
 
-def side_signals(track: F.Track, signal: SignalSpec, gate: FloatArray) -> SideSignals:
+def side_signals(track: feat.Track, signal: SignalSpec, gate: FloatArray) -> SideSignals:
     """The signal of both sides, oriented so that the rest position is high."""
     sign = 1.0 if signal.rest == "high" else -1.0
     values: dict[str, FloatArray] = {}
     vis: dict[str, FloatArray] = {}
-    for side in F.SIDES:
+    for side in feat.SIDES:
         values[side] = sign * raw_signal(track, signal, side)
-        vis[side] = F.side_visibility(track, signal.joints, side)
+        vis[side] = feat.side_visibility(track, signal.joints, side)
     return SideSignals(values, vis, gate)
 
 

@@ -130,6 +130,15 @@ class HoldSpec(_Strict):
     body_line_min_deg: float = Field(140.0, ge=0, le=180)
 
 
+class RecognitionRule(_Strict):
+    """A soft expectation on a body descriptor (see ``recognize.describe``) over a window."""
+
+    descriptor: str
+    low: float = float("-inf")
+    high: float = float("inf")
+    margin: float = Field(gt=0)  # how fast the score falls outside [low, high]
+
+
 class ExerciseSpec(_Strict):
     id: str
     name: str
@@ -139,6 +148,7 @@ class ExerciseSpec(_Strict):
     gate: GateSpec = GateSpec()
     hold: HoldSpec | None = None
     form: tuple[FormRule, ...] = ()
+    recognition: tuple[RecognitionRule, ...] = ()
     cues: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -151,7 +151,9 @@ class BlazePoseConfig:
     refine_with_heatmap: bool = True
     # MediaPipe smooths the two landmarks that place the next crop even with smoothing off;
     # without it the crop jitters and tracked landmarks are about twice as far off.
-    roi_filter: OneEuroParams | None = field(default_factory=lambda: OneEuroParams(min_cutoff=0.01, beta=10.0))
+    roi_filter: OneEuroParams | None = field(
+        default_factory=lambda: OneEuroParams(min_cutoff=0.01, beta=10.0)
+    )
     detection_tries: int = 2  # candidates to try with the landmark model when acquiring
     selection: SelectionParams = field(default_factory=SelectionParams)
     jump_limits: JumpLimits = field(default_factory=JumpLimits)
@@ -171,9 +173,13 @@ class Tracked:
 class BlazePose:
     """Single-person BlazePose: detection, landmarks and tracking across frames."""
 
-    def __init__(self, detector: TensorRunner, landmarker: TensorRunner, config: BlazePoseConfig | None = None) -> None:
+    def __init__(
+        self, detector: TensorRunner, landmarker: TensorRunner, config: BlazePoseConfig | None = None
+    ) -> None:
         self.config = config or BlazePoseConfig()
-        self.detector = PoseDetector(detector, min_score=self.config.min_detection_score, iou_threshold=self.config.nms_iou)
+        self.detector = PoseDetector(
+            detector, min_score=self.config.min_detection_score, iou_threshold=self.config.nms_iou
+        )
         self.landmarks = LandmarkModel(
             landmarker, min_presence=self.config.min_presence, refine=self.config.refine_with_heatmap
         )
@@ -217,8 +223,10 @@ class BlazePose:
                 self._lose()
                 return None
             result, body = found
-            new_track = new_track or self._last_body is None or not same_person(
-                body, self._last_body, self.config.selection
+            new_track = (
+                new_track
+                or self._last_body is None
+                or not same_person(body, self._last_body, self.config.selection)
             )
         return self._commit(result, t, detected=detected, new_track=new_track)
 
@@ -229,7 +237,9 @@ class BlazePose:
         return is_implausible_jump(self._last_torso, torso, t - self._last_t, self.config.jump_limits)
 
     def _roi_for(self, detection: PersonDetection, image_size: tuple[int, int]) -> Roi:
-        return roi_from_alignment(detection.keypoints[0], detection.keypoints[1], image_size, self.config.roi_scale)
+        return roi_from_alignment(
+            detection.keypoints[0], detection.keypoints[1], image_size, self.config.roi_scale
+        )
 
     def _acquire(self, rgb: RgbImage, since_lost_s: float | None) -> tuple[LandmarkResult, BodyCircle] | None:
         image_size = (rgb.shape[1], rgb.shape[0])

@@ -85,7 +85,9 @@ def roi_from_alignment(
     return Roi(x0 / w, y0 / h, side / w, side / h, rotation)
 
 
-def crop_roi(rgb: RgbImage, roi_px: tuple[float, float, float, float, float], size: int, border: int) -> RgbImage:
+def crop_roi(
+    rgb: RgbImage, roi_px: tuple[float, float, float, float, float], size: int, border: int
+) -> RgbImage:
     """The rotated rectangle (cx, cy, w, h, rotation) in pixels, resampled to ``size`` x ``size``.
 
     Same corner mapping and bilinear sampling as MediaPipe's OpenCV ImageToTensor converter.
@@ -145,7 +147,9 @@ def iou_matrix(boxes: Float32Array) -> Float32Array:
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0).astype(np.float32)
 
 
-def weighted_nms(dets: Float32Array, scores: Float32Array, iou_threshold: float) -> list[tuple[float, Float32Array]]:
+def weighted_nms(
+    dets: Float32Array, scores: Float32Array, iou_threshold: float
+) -> list[tuple[float, Float32Array]]:
     """MediaPipe's weighted non-maximum suppression, best first.
 
     Each cluster (the best remaining detection and every remaining one overlapping it by more than

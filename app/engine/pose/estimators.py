@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 RUNNER_KINDS = ("litert", "onnx")
 BACKENDS = (*RUNNER_KINDS, "mediapipe")
 ONNX_FIX_HINT = (
-    "ONNX models are converted from the .tflite files at set-up by app.engine.pose.onnx_export; "
-    "run that step, or choose the 'litert' backend."
+    "Run `spotter models fetch`, which converts the .tflite files (app.engine.pose.onnx_export), "
+    "or choose the 'litert' backend."
 )
 
 
@@ -61,13 +61,19 @@ def make_runners(
     if runner_kind == "litert":
         return (
             LiteRtRunner(model_path("pose_detection.tflite", directory=directory), num_threads=threads),
-            LiteRtRunner(model_path(f"pose_landmark_{model}.tflite", directory=directory), num_threads=threads),
+            LiteRtRunner(
+                model_path(f"pose_landmark_{model}.tflite", directory=directory), num_threads=threads
+            ),
         )
     if runner_kind == "onnx":
         return (
-            OnnxRunner(onnx_model_path("pose_detection.onnx", directory), num_threads=threads, providers=providers),
             OnnxRunner(
-                onnx_model_path(f"pose_landmark_{model}.onnx", directory), num_threads=threads, providers=providers
+                onnx_model_path("pose_detection.onnx", directory), num_threads=threads, providers=providers
+            ),
+            OnnxRunner(
+                onnx_model_path(f"pose_landmark_{model}.onnx", directory),
+                num_threads=threads,
+                providers=providers,
             ),
         )
     raise ConfigError(f"Unknown pose runner {runner_kind!r}; choose one of {', '.join(RUNNER_KINDS)}.")
@@ -211,7 +217,9 @@ class MediaPipePoseEstimator:
 
 
 def _pose_from_tasks(landmarks: Any, world_landmarks: Any, shape: tuple[int, ...]) -> Pose:
-    values = np.array([(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in landmarks], np.float32)
+    values = np.array(
+        [(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in landmarks], np.float32
+    )
     world = np.array([(p.x, p.y, p.z) for p in world_landmarks], np.float32)
     if values.shape[0] != NUM_LANDMARKS:
         raise ModelLoadError(f"MediaPipe returned {values.shape[0]} landmarks, expected {NUM_LANDMARKS}.")

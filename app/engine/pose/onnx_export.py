@@ -155,6 +155,7 @@ class _Converter:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: dict[str, TensorProto] = {}
         self.consts: dict[int, NDArray[Any]] = {}
+        self.inputs = [int(i) for i in self.graph.inputs]
         self.outputs = [int(i) for i in self.graph.outputs]
         self.folded_pads: dict[int, tuple[int, list[int]]] = {}  # PAD output -> (its input, NCHW pads)
         self.handlers: dict[str, Callable[[Any], None]] = {
@@ -207,8 +208,8 @@ class _Converter:
         return value
 
     def name(self, index: int) -> str:
-        """ONNX name of tensor ``index``; non-4-D graph outputs are written under their tflite name."""
-        if index in self.outputs and len(self.shape(index)) != 4:
+        """ONNX name of tensor ``index``; non-4-D graph inputs and outputs keep their tflite name."""
+        if len(self.shape(index)) != 4 and (index in self.outputs or index in self.inputs):
             return self.tensor_name(index)
         return f"t{index}"
 
@@ -289,12 +290,9 @@ class _Converter:
         op_type = {"ADD": "Add", "MUL": "Mul", "SUB": "Sub"}[self.op_names[self.opcode(op)]]
         out = int(op.outputs[0])
         rank = len(self.shape(out))
+        if any(self.const(int(i)) is None and len(self.shape(int(i))) != rank for i in op.inputs):
+            raise ModelLoadError(f"{op_type} broadcasting activations of different ranks is not supported")
         inputs = [self.operand(int(i), rank) for i in op.inputs]
-        for i in op.inputs:
-            if self.const(int(i)) is None and len(self.shape(int(i))) != rank:
-                raise ModelLoadError(
-                    f"{op_type} broadcasting activations of different ranks is not supported"
-                )
         self.activated(op_type, inputs, out, op.builtinOptions.fusedActivationFunction)
 
     def _max_pool(self, op: Any) -> None:
@@ -414,8 +412,7 @@ class _Converter:
         return helper.make_tensor_value_info(self.tensor_name(index), TensorProto.FLOAT, dims)
 
     def convert(self) -> onnx.GraphProto:
-        inputs = [int(i) for i in self.graph.inputs]
-        for index in inputs:
+        for index in self.inputs:
             if len(self.shape(index)) == 4:
                 self.node("Transpose", [self.tensor_name(index)], self.name(index), perm=list(_TO_NCHW))
         for op in self.graph.operators:
@@ -432,7 +429,7 @@ class _Converter:
         return helper.make_graph(
             self.nodes,
             name,
-            [self._value_info(i) for i in inputs],
+            [self._value_info(i) for i in self.inputs],
             [self._value_info(i) for i in self.outputs],
             initializer=list(self.initializers.values()),
         )

@@ -151,7 +151,9 @@ class JumpLimits:
     max_scale_rate: float = 2.0  # per second on top of max_scale_step
 
 
-def is_implausible_jump(previous: Torso, current: Torso, dt: float, limits: JumpLimits = JumpLimits()) -> bool:
+def is_implausible_jump(
+    previous: Torso, current: Torso, dt: float, limits: JumpLimits = JumpLimits()
+) -> bool:
     """Whether going from ``previous`` to ``current`` in ``dt`` seconds is more than a body does."""
     dt = max(dt, 0.0)
     moved = math.hypot(current.x - previous.x, current.y - previous.y) / previous.scale

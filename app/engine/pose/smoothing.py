@@ -55,7 +55,7 @@ class OneEuroFilter:
     def _alpha(self, cutoff: FloatArray | float) -> FloatArray | float:
         te = 1.0 / self._frequency
         tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff))
-        return 1.0 / (1.0 + tau / te)  # type: ignore[no-any-return]
+        return 1.0 / (1.0 + tau / te)
 
     def apply(self, value: NDArray[np.floating], t: float, value_scale: float = 1.0) -> FloatArray:
         """Filtered ``value`` at time ``t`` (seconds); ``value_scale`` multiplies the speed."""

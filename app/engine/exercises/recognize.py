@@ -1,0 +1,146 @@
+"""Recognise the exercise in a pose track, with a confidence.
+
+Each exercise is scored by three kinds of evidence from the whole window:
+- posture: the spec's ``[recognition]`` ranges on body descriptors (torso inclination, where the
+  wrists are, stance width, left/right asymmetry), each a soft constraint;
+- motion: how much of the body's angular movement happens at the exercise's primary joint;
+- repetition: whether the exercise's own counter finds regular, full reps in the window.
+The confidence is the winner's share of the total score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import features as feat
+from .spec import ExerciseSpec, catalogue
+
+#: The main joint angles whose ranges describe where a movement happens.
+MOTION_ANGLES: dict[str, tuple[str, str, str]] = {
+    "knee": ("hip", "knee", "ankle"),
+    "hip": ("shoulder", "hip", "knee"),
+    "elbow": ("shoulder", "elbow", "wrist"),
+    "shoulder": ("hip", "shoulder", "elbow"),
+}
+
+
+def _range(x: feat.FloatArray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, 95) - np.percentile(x, 5)) if x.size >= 5 else 0.0
+
+
+def _pct(x: feat.FloatArray, q: float) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def describe(track: feat.Track) -> dict[str, float]:
+    """Body descriptors of a window of poses (the names used by specs' ``[recognition]``)."""
+    d: dict[str, float] = {}
+    for name, joints in MOTION_ANGLES.items():
+        sides = [feat.side_angle(track, joints, s, world=True) for s in feat.SIDES]
+        d[f"{name}_range"] = max(_range(a) for a in sides)
+        d[f"{name}_asymmetry"] = _pct(np.abs(sides[0] - sides[1]), 75)
+    w = track.world
+    idx = feat.landmark_index
+    wrist_up = np.concatenate(
+        [w[:, idx("shoulder", s), 1] - w[:, idx("wrist", s), 1] for s in feat.SIDES]
+    )  # metres the wrist is above the shoulder
+    d["wrist_over_shoulder_high"] = _pct(wrist_up, 90)
+    d["wrist_over_shoulder_low"] = _pct(wrist_up, 10)
+    elbow_up = np.concatenate([w[:, idx("elbow", s), 1] - w[:, idx("wrist", s), 1] for s in feat.SIDES])
+    d["wrist_over_elbow"] = _pct(elbow_up, 50)
+    ankles = np.linalg.norm(w[:, idx("ankle", "left")] - w[:, idx("ankle", "right")], axis=1)
+    d["ankle_distance"] = _pct(ankles, 50)
+    d["ankle_distance_range"] = _range(ankles)
+    d["torso_inclination"] = _pct(feat.torso_inclination(track), 50)
+    d["torso_inclination_range"] = _range(feat.torso_inclination(track))
+    ear_shoulder = np.concatenate(
+        [np.linalg.norm(w[:, idx("ear", s)] - w[:, idx("shoulder", s)], axis=1) for s in feat.SIDES]
+    )
+    d["ear_shoulder_range"] = _range(ear_shoulder)
+    return d
+
+
+def _soft(value: float, lo: float, hi: float, margin: float) -> float:
+    if not np.isfinite(value):
+        return 0.5
+    if value < lo:
+        return float(np.exp(-(((lo - value) / margin) ** 2)))
+    if value > hi:
+        return float(np.exp(-(((value - hi) / margin) ** 2)))
+    return 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    exercise: str
+    score: float
+    reps: int
+
+
+def _posture_score(spec: ExerciseSpec, desc: dict[str, float]) -> float:
+    score = 1.0
+    for rule in spec.recognition:
+        score *= _soft(desc.get(rule.descriptor, float("nan")), rule.low, rule.high, rule.margin)
+    return score
+
+
+def _motion_score(spec: ExerciseSpec, desc: dict[str, float]) -> float:
+    if spec.movement is None:  # holds: the less movement, the better
+        biggest = max(desc[f"{n}_range"] for n in MOTION_ANGLES)
+        return float(np.exp(-((biggest / 40.0) ** 2)))
+    primary = spec.movement.primary
+    total = max(*(desc[f"{n}_range"] for n in MOTION_ANGLES), 1e-6)
+    if primary.kind != "angle":
+        return 1.0
+    for name, joints in MOTION_ANGLES.items():
+        if tuple(primary.joints) == joints or tuple(reversed(primary.joints)) == joints:
+            return desc[f"{name}_range"] / total
+    return 0.5  # a primary angle outside the four main ones: no motion evidence either way
+
+
+def _repetition_score(spec: ExerciseSpec, track: feat.Track) -> tuple[float, int]:
+    from .analyzer import ExerciseAnalyzer  # local: the analyzer imports this module's package
+
+    analyzer = ExerciseAnalyzer(spec)
+    for i in range(len(track)):
+        pose = track.pose_at(i)
+        analyzer.update(pose, float(track.t[i]))
+    analyzer.finish(float(track.t[-1]) if len(track) else 0.0)
+    if spec.kind == "hold":
+        held = sum(e - s for s, e in analyzer.holds)
+        span = float(track.t[-1] - track.t[0]) if len(track) > 1 else 1.0
+        return min(1.0, 2.0 * held / max(span, 1e-6)), 0
+    reps = analyzer.reps
+    if not reps:
+        return 0.05, 0
+    durations = np.array([r.end_s - r.start_s for r in reps])
+    regular = 1.0 if durations.size < 3 else float(np.exp(-((np.std(durations) / np.mean(durations)) ** 2)))
+    evidence = min(1.0, len(reps) / 3.0)
+    return 0.2 + 0.8 * evidence * regular, len(reps)
+
+
+def rank_exercises(track: feat.Track) -> list[Candidate]:
+    """Every exercise with its score, best first."""
+    desc = describe(track)
+    out = []
+    for spec in catalogue().values():
+        posture = _posture_score(spec, desc)
+        if posture < 1e-3:
+            out.append(Candidate(spec.id, 0.0, 0))
+            continue
+        repetition, reps = _repetition_score(spec, track)
+        out.append(Candidate(spec.id, posture * _motion_score(spec, desc) * repetition, reps))
+    return sorted(out, key=lambda c: c.score, reverse=True)
+
+
+def recognize_exercise(track: feat.Track) -> tuple[str, float]:
+    """The most likely exercise and its confidence in [0, 1]."""
+    ranked = rank_exercises(track)
+    total = sum(c.score for c in ranked)
+    if total <= 0:
+        return ranked[0].exercise, 0.0
+    return ranked[0].exercise, ranked[0].score / total
