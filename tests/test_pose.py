@@ -52,7 +52,7 @@ def clip_frames(name: str, count: int, start: int = 0, step: int = 1) -> tuple[R
         if not ok:
             break
         if index % step == 0:
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            frames.append(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8))
         index += 1
     cap.release()
     return tuple(frames)
@@ -65,14 +65,19 @@ def spread_frames(name: str, count: int) -> list[RgbImage]:
         pytest.skip(f"test clip {path} not available")
     cap = cv2.VideoCapture(str(path))
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    frames = []
+    frames: list[RgbImage] = []
     for k in range(count):
         cap.set(cv2.CAP_PROP_POS_FRAMES, int(total * (k + 0.5) / count))
         ok, bgr = cap.read()
         assert ok
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        frames.append(np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8))
     cap.release()
     return frames
+
+
+def sample(name: str) -> RgbImage:
+    """A scikit-image sample picture (astronaut: a person; coffee: nobody)."""
+    return np.asarray(getattr(skdata, name)(), np.uint8)
 
 
 def pixel_errors(ours: Pose, reference: Pose) -> NDArray[np.float32]:
@@ -97,7 +102,7 @@ def mediapipe_image() -> Iterator[MediaPipePoseEstimator]:
 # ---------------------------------------------------------------------------------- accuracy
 @pytest.mark.parametrize("model", ["lite", "full", "heavy"])
 def test_astronaut_matches_mediapipe(model: str) -> None:
-    image = skdata.astronaut()
+    image = sample("astronaut")
     ours = BlazePoseEstimator("litert", model, smoothing=False)
     reference = MediaPipePoseEstimator(model, video=False)
     try:
@@ -180,7 +185,7 @@ def test_tracking_stays_close_to_per_frame_detection(litert_full: BlazePoseEstim
 
 def test_nobody_gives_none(litert_full: BlazePoseEstimator, mediapipe_image: MediaPipePoseEstimator) -> None:
     black = np.zeros((480, 640, 3), np.uint8)
-    for image in (skdata.coffee(), black):
+    for image in (sample("coffee"), black):
         assert litert_full.pipeline.process_image(image) is None
         assert mediapipe_image.estimate(image, 0.0) is None
     tracker = BlazePoseEstimator("litert", "lite")
@@ -203,6 +208,25 @@ def test_person_walking_in_and_out() -> None:
     estimator.close()
     assert found == expected
     assert len(set(tracks[:12])) == 1 and len(set(tracks[12:])) == 1 and tracks[0] != tracks[12]
+
+
+def test_stays_on_the_exerciser_when_a_second_person_comes_in() -> None:
+    # pushup_07: a trainer walks in behind the woman doing push-ups at about 5 s and crouches there.
+    frames = clip_frames("pushup_07.mp4", 75, start=90, step=2)
+    estimator = BlazePoseEstimator("litert", "full")
+    detector_runs, tracks = 0, set()
+    for i, frame in enumerate(frames):
+        pose = estimator.estimate(frame, i / 15.0)
+        assert pose is not None and estimator.last is not None
+        detector_runs += estimator.last.detected
+        tracks.add(estimator.last.track_id)
+        xy = pose.pixels()
+        shoulders = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2
+        hips = (xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]) / 2
+        dx, dy = np.abs(hips - shoulders)
+        assert dx > 2 * dy, f"frame {i}: torso not horizontal, tracking the trainer?"
+    estimator.close()
+    assert detector_runs == 1 and len(tracks) == 1
 
 
 def _canvas(left: RgbImage | None, right: RgbImage | None) -> RgbImage:
@@ -306,7 +330,7 @@ def test_broken_model_file_raises_model_load_error(tmp_path: Path) -> None:
 def test_onnx_matches_litert(litert_full: BlazePoseEstimator) -> None:
     onnx = BlazePoseEstimator("onnx", "full", smoothing=False)
     assert onnx.name == "onnx/full"
-    for image in [skdata.astronaut(), *spread_frames("squat_10.mp4", 2)]:
+    for image in [sample("astronaut"), *spread_frames("squat_10.mp4", 2)]:
         a, b = litert_full.pipeline.process_image(image), onnx.pipeline.process_image(image)
         assert a is not None and b is not None
         assert np.abs(a.pose.pixels() - b.pose.pixels()).max() < 0.5

@@ -115,9 +115,9 @@ def test_choose_candidate_prefers_the_recently_lost_person() -> None:
     assert choose_candidate(candidates, scores, previous, since_lost_s=10.0) == 0
     assert choose_candidate(candidates, scores) == 0
     # Nobody where they were: the largest again.
-    assert choose_candidate([far_big, BodyCircle(900, 200, 60)], [0.6, 0.99], previous, 0.1) == 0
-    assert choose_candidate([], [], previous, 0.0) is None
-    assert rank_candidates(candidates, scores, previous, 0.5) == [1, 0]
+    assert choose_candidate([far_big, BodyCircle(900, 200, 60)], [0.6, 0.99], previous, since_lost_s=0.1) == 0
+    assert choose_candidate([], [], previous, since_lost_s=0.0) is None
+    assert rank_candidates(candidates, scores, previous, since_lost_s=0.5) == [1, 0]
 
 
 def test_same_person_and_match_candidate() -> None:

@@ -135,7 +135,7 @@ class ExerciseAnalyzer:
         return events
 
     def _on_rep(self, cand: RepCandidate, channel: Channel) -> list[Event]:
-        if self._overlaps_accepted(cand):
+        if self._overlaps_accepted(cand) or self._other_side_works_harder(cand, channel):
             return []
         self._accepted.append(cand)
         events: list[Event] = []
@@ -159,6 +159,17 @@ class ExerciseAnalyzer:
                 )
             )
         return events
+
+    def _other_side_works_harder(self, cand: RepCandidate, channel: Channel) -> bool:
+        """In a side lunge the straight leg moves a little while the working leg bends a lot:
+        a rep on one side while the other side is mid-rep with a larger excursion is not a rep."""
+        assert self._channels is not None
+        if channel.side == "both":
+            return False
+        return any(
+            other.index == channel.index and other.side != channel.side and other.counter.excursion > cand.depth
+            for other in self._channels.channels
+        )
 
     def _overlaps_accepted(self, cand: RepCandidate) -> bool:
         """The same movement seen by two counters (both arms, two signals) is one rep."""

@@ -20,6 +20,10 @@ import numpy as np
 from .spec import CountingSpec, SignalSpec
 
 
+#: The turning point's band, as a share of the rep's depth: time spent inside it is the pause.
+BOTTOM_BAND = 0.06
+
+
 class _State(Enum):
     START = "start"
     TOP = "top"
@@ -75,14 +79,29 @@ class RepCounter:
 
     @property
     def person_range(self) -> float:
-        """Current estimate of the person's full range of motion, in signal units."""
+        """Current estimate of the person's full range of motion, in signal units.
+
+        Before the first rep it is the spec's typical range (which sets the noise band), but the
+        first rep itself is judged only against the absolute floor: a short-range person's first
+        rep is still a rep, and later ones are judged against it.
+        """
         if not self._depths:
             return self._typical_rom
         return max(float(np.median(self._depths)), self._min_rom)
 
+    def _full_depth(self) -> float:
+        if not self._depths:
+            return self._min_rom
+        return max(self._min_rom, self._spec.full_fraction * self.person_range)
+
     @property
     def in_rep(self) -> bool:
-        return self._state is not _State.TOP
+        return self._state in (_State.DOWN, _State.UP)
+
+    @property
+    def excursion(self) -> float:
+        """How far the rep in progress has moved from its top (0 outside a rep)."""
+        return float(self._top_v - self._bot_v) if self.in_rep else 0.0
 
     def _hysteresis(self) -> float:
         return max(self._spec.hysteresis_fraction * self.person_range, 0.25 * self._min_rom)
@@ -150,7 +169,7 @@ class RepCounter:
         self._samples.append((t, value))
         if value < self._bot_v:
             self._bot_v, self._bot_t = value, t
-        if value > self._top_v:
+        if value >= self._top_v:
             self._top_v, self._top_t = value, t
         fell_first = self._top_v - self._bot_v >= h and self._bot_t > self._top_t
         if fell_first or self._bot_t - self._first_t > 1.0 or t - self._first_t > self._spec.max_rep_s:
@@ -197,11 +216,11 @@ class RepCounter:
         self._restart_from(t, value)
 
         duration = t - start_t
-        full_depth = max(self._min_rom, spec.full_fraction * self.person_range)
+        full_depth = self._full_depth()
         partial_depth = max(0.5 * self._min_rom, spec.partial_fraction * self.person_range)
         if depth < partial_depth or duration < spec.min_rep_s:
             return None
-        band = bot_v + 0.12 * depth
+        band = bot_v + BOTTOM_BAND * depth
         in_band = np.flatnonzero(samples[:, 1] <= band)
         enter_t = float(samples[in_band[0], 0]) if in_band.size else turn_t
         exit_t = float(samples[in_band[-1], 0]) if in_band.size else turn_t

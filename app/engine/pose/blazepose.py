@@ -47,6 +47,7 @@ def _sigmoid(x: Float32Array) -> Float32Array:
 def refine_from_heatmap(
     xy: Float32Array,
     heatmap: Float32Array,
+    *,
     kernel_size: int = HEATMAP_KERNEL,
     min_confidence: float = HEATMAP_MIN_CONFIDENCE,
 ) -> Float32Array:
@@ -118,7 +119,7 @@ class LandmarkModel:
     def run(self, rgb: RgbImage, roi: Roi) -> LandmarkResult | None:
         """Landmarks of the person in ``roi``, or None if the model says nobody is there."""
         image_size = (rgb.shape[1], rgb.shape[0])
-        crop = crop_roi(rgb, roi.to_pixels(image_size), self._size, cv2.BORDER_REPLICATE)
+        crop = crop_roi(rgb, roi.to_pixels(image_size), self._size, border=cv2.BORDER_REPLICATE)
         np.multiply(crop, np.float32(1.0 / 255.0), out=self._input[0], casting="unsafe")
         outputs = self.runner.run(self._input)
         by_shape = {o.shape[1:]: o[0] for o in outputs}
@@ -234,19 +235,29 @@ class BlazePose:
         if self._last_torso is None or self._last_t is None:
             return False
         torso = torso_of(result.pose.image, result.pose.image_size)
-        return is_implausible_jump(self._last_torso, torso, t - self._last_t, self.config.jump_limits)
+        return is_implausible_jump(self._last_torso, torso, t - self._last_t, limits=self.config.jump_limits)
 
     def _roi_for(self, detection: PersonDetection, image_size: tuple[int, int]) -> Roi:
         return roi_from_alignment(
-            detection.keypoints[0], detection.keypoints[1], image_size, self.config.roi_scale
+            detection.keypoints[0], detection.keypoints[1], image_size, scale=self.config.roi_scale
         )
+
+    def _candidates(self, rgb: RgbImage) -> tuple[list[PersonDetection], list[BodyCircle]]:
+        image_size = (rgb.shape[1], rgb.shape[0])
+        detections = self.detector.detect(rgb)
+        return detections, [
+            BodyCircle.from_points(d.keypoints[0], d.keypoints[1], image_size) for d in detections
+        ]
 
     def _acquire(self, rgb: RgbImage, since_lost_s: float | None) -> tuple[LandmarkResult, BodyCircle] | None:
         image_size = (rgb.shape[1], rgb.shape[0])
-        detections = self.detector.detect(rgb)
-        bodies = [BodyCircle.from_points(d.keypoints[0], d.keypoints[1], image_size) for d in detections]
+        detections, bodies = self._candidates(rgb)
         order = rank_candidates(
-            bodies, [d.score for d in detections], self._last_body, since_lost_s, self.config.selection
+            bodies,
+            [d.score for d in detections],
+            self._last_body,
+            since_lost_s=since_lost_s,
+            params=self.config.selection,
         )
         for i in order[: self.config.detection_tries]:
             result = self.landmarks.run(rgb, self._roi_for(detections[i], image_size))
@@ -257,8 +268,7 @@ class BlazePose:
     def _resolve_switch(self, rgb: RgbImage, tracked: LandmarkResult) -> tuple[LandmarkResult, bool]:
         """The track jumped: go back to the previous person if the detector still sees them there."""
         image_size = (rgb.shape[1], rgb.shape[0])
-        detections = self.detector.detect(rgb)
-        bodies = [BodyCircle.from_points(d.keypoints[0], d.keypoints[1], image_size) for d in detections]
+        detections, bodies = self._candidates(rgb)
         if self._last_body is not None:
             i = match_candidate(bodies, self._last_body, self.config.selection)
             if i is not None:
@@ -282,7 +292,7 @@ class BlazePose:
             to_px = np.array([w, h], np.float64)
             smoothed = self._roi_filter.apply(aux * to_px, t, 1.0 / max(2.0 * body.radius, 1e-6))
             aux = (smoothed / to_px).astype(np.float32)
-        self._next_roi = roi_from_alignment(aux[0], aux[1], pose.image_size, self.config.roi_scale)
+        self._next_roi = roi_from_alignment(aux[0], aux[1], pose.image_size, scale=self.config.roi_scale)
         self._last_body = body
         self._last_torso = torso_of(pose.image, pose.image_size)
         self._last_t = t

@@ -70,7 +70,7 @@ def _normalize_radians(angle: float) -> float:
 
 
 def roi_from_alignment(
-    p0: Float32Array, p1: Float32Array, image_size: tuple[int, int], scale: float = 1.25
+    p0: Float32Array, p1: Float32Array, image_size: tuple[int, int], *, scale: float = 1.25
 ) -> Roi:
     """Crop for the landmark model: centred on ``p0``, side 2|p1 - p0| x ``scale``, upright body.
 
@@ -86,7 +86,7 @@ def roi_from_alignment(
 
 
 def crop_roi(
-    rgb: RgbImage, roi_px: tuple[float, float, float, float, float], size: int, border: int
+    rgb: RgbImage, roi_px: tuple[float, float, float, float, float], size: int, *, border: int
 ) -> RgbImage:
     """The rotated rectangle (cx, cy, w, h, rotation) in pixels, resampled to ``size`` x ``size``.
 
@@ -104,7 +104,7 @@ def detector_input(rgb: RgbImage, size: int) -> tuple[Float32Array, tuple[float,
     """Letterboxed, [-1, 1] scaled detector input (1, size, size, 3) and the (x, y) padding fractions."""
     h, w = rgb.shape[:2]
     side = float(max(w, h))
-    crop = crop_roi(rgb, (w / 2.0, h / 2.0, side, side, 0.0), size, cv2.BORDER_CONSTANT)
+    crop = crop_roi(rgb, (w / 2.0, h / 2.0, side, side, 0.0), size, border=cv2.BORDER_CONSTANT)
     x = crop.astype(np.float32)
     x *= 1.0 / 127.5
     x -= 1.0

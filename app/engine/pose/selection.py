@@ -82,6 +82,7 @@ def choose_candidate(
     candidates: Sequence[BodyCircle],
     scores: Sequence[float],
     previous: BodyCircle | None = None,
+    *,
     since_lost_s: float | None = None,
     params: SelectionParams = SelectionParams(),
 ) -> int | None:
@@ -103,11 +104,12 @@ def rank_candidates(
     candidates: Sequence[BodyCircle],
     scores: Sequence[float],
     previous: BodyCircle | None = None,
+    *,
     since_lost_s: float | None = None,
     params: SelectionParams = SelectionParams(),
 ) -> list[int]:
     """All candidate indices, the chosen one first, then by size and confidence."""
-    first = choose_candidate(candidates, scores, previous, since_lost_s, params)
+    first = choose_candidate(candidates, scores, previous, since_lost_s=since_lost_s, params=params)
     rest = sorted(
         (i for i in range(len(candidates)) if i != first), key=lambda i: -candidates[i].radius * scores[i]
     )
@@ -152,7 +154,7 @@ class JumpLimits:
 
 
 def is_implausible_jump(
-    previous: Torso, current: Torso, dt: float, limits: JumpLimits = JumpLimits()
+    previous: Torso, current: Torso, dt: float, *, limits: JumpLimits = JumpLimits()
 ) -> bool:
     """Whether going from ``previous`` to ``current`` in ``dt`` seconds is more than a body does."""
     dt = max(dt, 0.0)
