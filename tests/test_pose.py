@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +23,12 @@ import pytest
 from numpy.typing import NDArray
 from skimage import data as skdata
 
-from app.engine.models import model_dir
+from app.engine.models import FIX_HINT, model_dir
 from app.engine.pose.blazepose import BlazePose
 from app.engine.pose.estimators import BlazePoseEstimator, MediaPipePoseEstimator, create_estimator
 from app.engine.pose.runners import LiteRtRunner
 from app.engine.pose.selection import torso_of
+from app.engine.pose.task_bundle import ensure_task_bundle
 from app.engine.pose.types import Landmark, Pose, RgbImage
 from app.errors import ConfigError, ModelLoadError
 
@@ -307,12 +311,29 @@ def test_missing_models_raise_model_load_error_with_a_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SPOTTER_MODEL_DIR", str(tmp_path))
-    with pytest.raises(ModelLoadError, match=r"missing.*models fetch"):
+    fix = re.escape(FIX_HINT)
+    with pytest.raises(ModelLoadError, match=rf"pose_detection\.tflite is missing\. .*{fix}"):
         create_estimator("litert", "full")
-    with pytest.raises(ModelLoadError, match=r"pose_detection\.onnx is missing.*models fetch"):
+    with pytest.raises(ModelLoadError, match=rf"pose_detection\.onnx is missing\. .*{fix}"):
         create_estimator("onnx", "full")
-    with pytest.raises(ModelLoadError, match="missing"):
+    with pytest.raises(ModelLoadError, match=rf"is missing\. .*{fix}"):
         create_estimator("mediapipe", "full")
+
+
+def test_task_bundle_is_built_once_and_rebuilt_when_broken(tmp_path: Path) -> None:
+    for name in ("pose_detection.tflite", "pose_landmark_lite.tflite"):
+        shutil.copy(model_dir() / name, tmp_path / name)
+    bundle = ensure_task_bundle("lite", directory=tmp_path)
+    assert bundle == tmp_path / "pose_landmarker_lite.task"
+    with zipfile.ZipFile(bundle) as zf:
+        assert sorted(zf.namelist()) == ["pose_detector.tflite", "pose_landmarks_detector.tflite"]
+    built = bundle.stat().st_mtime_ns
+    assert ensure_task_bundle("lite", directory=tmp_path).stat().st_mtime_ns == built  # up to date
+    bundle.write_bytes(b"truncated")
+    with zipfile.ZipFile(ensure_task_bundle("lite", directory=tmp_path)) as zf:
+        assert zf.testzip() is None
+    with pytest.raises(ConfigError):
+        ensure_task_bundle("medium", directory=tmp_path)
 
 
 def test_broken_model_file_raises_model_load_error(tmp_path: Path) -> None:

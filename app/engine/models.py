@@ -25,7 +25,7 @@ from app.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
-FIX_HINT = "Run the README's set-up (./run or ./test), or `spotter models fetch`, to restore it."
+FIX_HINT = "Restore it with `spotter models ensure` (or the README's set-up, ./run or ./test)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def model_path(name: str, *, directory: Path | None = None, verify: bool = True)
         if digest != entry.sha256:
             raise ModelLoadError(
                 f"Model file {path} is corrupt (sha256 {digest[:12]}..., expected "
-                f"{entry.sha256[:12]}...). Delete it; {FIX_HINT}"
+                f"{entry.sha256[:12]}...). Delete it. {FIX_HINT}"
             )
     return path
 

@@ -9,6 +9,7 @@ are timed, measured and checked against the form rules; partial reps are reporte
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,8 @@ class ExerciseAnalyzer:
         self._frames: deque[_Frame] = deque()
         self._set_start: float | None = None
         self._last_rep_t = 0.0
-        self._accepted: deque[RepCandidate] = deque(maxlen=8)
+        self._accepted: deque[RepCandidate] = deque(maxlen=8)  # full reps counted
+        self._accepted_partials: deque[RepCandidate] = deque(maxlen=8)
         self._pending_partials: list[tuple[RepCandidate, Channel]] = []
 
     # ------------------------------------------------------------------ streaming API
@@ -119,9 +121,9 @@ class ExerciseAnalyzer:
         straightens while the working leg bends, and that is not a partial rep."""
         events: list[Event] = []
         for cand, channel in self._pending_partials:
-            if self._overlaps_accepted(cand):
+            if self._overlaps(cand, self._accepted) or self._overlaps(cand, self._accepted_partials):
                 continue
-            self._accepted.append(cand)
+            self._accepted_partials.append(cand)
             partial = PartialRep(
                 t=cand.end_t,
                 exercise=self.spec.id,
@@ -135,9 +137,14 @@ class ExerciseAnalyzer:
         return events
 
     def _on_rep(self, cand: RepCandidate, channel: Channel) -> list[Event]:
-        if self._overlaps_accepted(cand) or self._other_side_works_harder(cand, channel):
+        if (
+            self._overlaps(cand, self._accepted)
+            or self._other_side_works_harder(cand, channel)
+            or self._primary_disagrees(cand, channel)
+        ):
             return []
         self._accepted.append(cand)
+        self._drop_partials_within(cand)
         events: list[Event] = []
         if self._set_start is None:
             self._set_start = cand.start_t
@@ -160,6 +167,22 @@ class ExerciseAnalyzer:
             )
         return events
 
+    def _primary_disagrees(self, cand: RepCandidate, channel: Channel) -> bool:
+        """A rep seen only by a secondary signal needs the primary one to have moved too, where
+        the primary is clearly measured: bending over to pick up a bottle lowers the hips like a
+        squat, but the knees barely bend."""
+        assert self.spec.movement is not None
+        if channel.index == 0:
+            return False
+        raw = self._primary_raw(cand, channel.side)
+        if raw is None:
+            return False
+        finite = raw[np.isfinite(raw)]
+        if finite.size < 0.7 * raw.size or finite.size < 3:
+            return False
+        moved = float(np.percentile(finite, 95) - np.percentile(finite, 5))
+        return moved < 0.5 * self.spec.movement.primary.min_rom
+
     def _other_side_works_harder(self, cand: RepCandidate, channel: Channel) -> bool:
         """In a side lunge the straight leg moves a little while the working leg bends a lot:
         a rep on one side while the other side is mid-rep with a larger excursion is not a rep."""
@@ -171,9 +194,18 @@ class ExerciseAnalyzer:
             for other in self._channels.channels
         )
 
-    def _overlaps_accepted(self, cand: RepCandidate) -> bool:
+    def _drop_partials_within(self, cand: RepCandidate) -> None:
+        """A partial rep reported by a weaker signal that a cleaner one saw as a full rep."""
+        for partial in [p for p in self._accepted_partials if self._overlaps(p, [cand])]:
+            self._accepted_partials.remove(partial)
+            self.partial_reps = [
+                p for p in self.partial_reps if (p.start_s, p.end_s) != (partial.start_t, partial.end_t)
+            ]
+
+    @staticmethod
+    def _overlaps(cand: RepCandidate, others: Iterable[RepCandidate]) -> bool:
         """The same movement seen by two counters (both arms, two signals) is one rep."""
-        for other in self._accepted:
+        for other in others:
             overlap = min(cand.end_t, other.end_t) - max(cand.start_t, other.start_t)
             shorter = min(cand.end_t - cand.start_t, other.end_t - other.start_t)
             if overlap > 0.5 * shorter:

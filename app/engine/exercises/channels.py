@@ -33,6 +33,7 @@ class Channel:
     signal: SignalSpec
     counter: RepCounter
     history: deque[tuple[float, float]] = field(default_factory=deque)
+    recent: deque[RepCandidate] = field(default_factory=lambda: deque(maxlen=4))
 
 
 def signal_quality(values: feat.FloatArray, typical_rom: float) -> float:
@@ -76,12 +77,26 @@ class ChannelSet:
             while channel.history and t - channel.history[0][0] > QUALITY_WINDOW_S:
                 channel.history.popleft()
             cand = channel.counter.update(t, value)
-            if cand is not None and channel.index == self.active:
-                completed.append((channel, cand))
+            if cand is not None:
+                channel.recent.append(cand)
+                if channel.index == self.active:
+                    completed.append((channel, cand))
         if t >= self._next_review:
             self._next_review = t + REVIEW_EVERY_S
-            self._review()
+            if self._review():
+                completed += self._recent_of_active(t)
         return completed
+
+    def _recent_of_active(self, t: float) -> list[tuple[Channel, RepCandidate]]:
+        """Reps the newly active signal saw while another one was trusted: by the time a signal
+        proves cleaner it has usually seen a rep or two that the old one missed."""
+        return [
+            (ch, cand)
+            for ch in self.channels
+            if ch.index == self.active
+            for cand in ch.recent
+            if t - cand.end_t <= QUALITY_WINDOW_S
+        ]
 
     def _measure(self, track: feat.Track | None) -> list[float]:
         if track is None:
@@ -114,11 +129,14 @@ class ChannelSet:
         ]
         return max(scores, default=0.0)
 
-    def _review(self) -> None:
+    def _review(self) -> bool:
+        """Switch to a clearly cleaner signal; True when the active signal changed."""
         n_signals = len({ch.index for ch in self.channels})
         if n_signals < 2:
-            return
+            return False
         scores = [self.quality(i) for i in range(n_signals)]
         best = int(np.argmax(scores))
         if best != self.active and scores[best] > SWITCH_MARGIN * scores[self.active]:
             self.active = best
+            return True
+        return False

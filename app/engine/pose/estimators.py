@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.models import load_manifest, model_dir, model_path
+from app.engine.models import FIX_HINT, load_manifest, model_dir, model_path
 from app.engine.pose.blazepose import BlazePose, BlazePoseConfig, Tracked
 from app.engine.pose.runners import DEFAULT_THREADS, LiteRtRunner, OnnxRunner, TensorRunner
 from app.engine.pose.smoothing import LandmarkSmoother
@@ -22,10 +22,7 @@ log = logging.getLogger(__name__)
 
 RUNNER_KINDS = ("litert", "onnx")
 BACKENDS = (*RUNNER_KINDS, "mediapipe")
-ONNX_FIX_HINT = (
-    "Run `spotter models fetch`, which converts the .tflite files (app.engine.pose.onnx_export), "
-    "or choose the 'litert' backend."
-)
+ONNX_FIX_HINT = f"ONNX models are converted from the .tflite files at set-up. {FIX_HINT}"
 
 
 def _check_model(model: str) -> None:
@@ -101,6 +98,7 @@ class BlazePoseEstimator:
         self._track_id: int | None = None
         self._name = f"{runner_kind}/{model}"
         self.last: Tracked | None = None  # the latest frame's result before smoothing, for diagnostics
+        log.info("pose estimator %s, %d threads, smoothing %s", self._name, threads, smoothing)
 
     @property
     def name(self) -> str:
@@ -159,6 +157,7 @@ class MediaPipePoseEstimator:
         self._landmarker: Any = None
         self._last_ms = -1
         self._open()
+        log.info("pose estimator %s (MediaPipe Tasks, %s mode)", self._name, "VIDEO" if video else "IMAGE")
 
     def _open(self) -> None:
         from mediapipe.tasks.python.core.base_options import BaseOptions

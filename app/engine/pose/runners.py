@@ -54,7 +54,7 @@ def _check_file(path: Path) -> None:
 
 
 def _broken(path: Path, exc: BaseException) -> ModelLoadError:
-    return ModelLoadError(f"Model file {path} cannot be loaded ({exc}). Delete it; {FIX_HINT}")
+    return ModelLoadError(f"Model file {path} cannot be loaded ({exc}). Delete it. {FIX_HINT}")
 
 
 def _image_size(shape: Sequence[Any], path: Path) -> tuple[int, int]:
@@ -148,7 +148,7 @@ class OnnxRunner:
         model_input = self._session.get_inputs()[0]
         self._input_name = str(model_input.name)
         self._input_size = _image_size(list(model_input.shape), path)
-        self._dynamic_batch = not isinstance(model_input.shape[0], int) or model_input.shape[0] != 1
+        self._dynamic_batch = not isinstance(model_input.shape[0], int)  # a name like 'batch'
         self._output_names = [str(o.name) for o in self._session.get_outputs()]
         self.providers: list[str] = list(self._session.get_providers())
         self.path = path

@@ -1,0 +1,17 @@
+"""Session fixtures: one pose estimator for the tests that run real inference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def litert_full() -> Iterator[Any]:
+    from app.engine.pose.estimators import create_estimator
+
+    estimator = create_estimator("litert", "full", threads=2)
+    yield estimator
+    estimator.close()
