@@ -93,7 +93,12 @@ class ExerciseAnalyzer:
 
     def finish(self, t: float) -> list[Event]:
         """End of stream: close the open set or hold."""
-        events: list[Event] = self._flush_partials()
+        events: list[Event] = []
+        if self._channels is not None:
+            for channel, cand in self._channels.finish(t):
+                if cand.full:
+                    events += self._on_rep(cand, channel)
+        events += self._flush_partials()
         if self._hold is not None:
             held = self._hold.finish(t)
             if held is not None:
@@ -125,7 +130,7 @@ class ExerciseAnalyzer:
                 continue
             self._accepted_partials.append(cand)
             partial = PartialRep(
-                t=cand.end_t,
+                t=cand.decided_t,
                 exercise=self.spec.id,
                 rom_deg=self._rom_deg(cand, channel),
                 start_s=cand.start_t,
@@ -148,16 +153,16 @@ class ExerciseAnalyzer:
         events: list[Event] = []
         if self._set_start is None:
             self._set_start = cand.start_t
-            events.append(SetStarted(t=cand.end_t, exercise=self.spec.id))
+            events.append(SetStarted(t=cand.decided_t, exercise=self.spec.id))
         self._last_rep_t = cand.end_t
         rep = self._detail(cand, channel)
         self.reps.append(rep)
-        events.append(RepCounted(t=cand.end_t, exercise=self.spec.id, rep=rep))
+        events.append(RepCounted(t=cand.decided_t, exercise=self.spec.id, rep=rep))
         for fault in rep.faults:
             rule = next(r for r in self.spec.form if r.id == fault)
             events.append(
                 FormFault(
-                    t=cand.end_t,
+                    t=cand.decided_t,
                     exercise=self.spec.id,
                     rep_index=rep.index,
                     fault=fault,

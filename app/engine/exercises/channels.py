@@ -87,6 +87,16 @@ class ChannelSet:
                 completed += self._recent_of_active(t)
         return completed
 
+    def finish(self, t: float) -> list[tuple[Channel, RepCandidate]]:
+        """End of stream: reps in progress on the active signal that had nearly completed."""
+        done = []
+        for channel in self.channels:
+            if channel.index == self.active:
+                cand = channel.counter.finish(t)
+                if cand is not None:
+                    done.append((channel, cand))
+        return done
+
     def _recent_of_active(self, t: float) -> list[tuple[Channel, RepCandidate]]:
         """Reps the newly active signal saw while another one was trusted: by the time a signal
         proves cleaner it has usually seen a rep or two that the old one missed."""

@@ -37,13 +37,18 @@ class RepCandidate:
 
     start_t: float
     turn_t: float
-    end_t: float
+    end_t: float  # where the movement reaches the rest position (estimated from its pace)
     bottom_enter_t: float  # first time within the bottom band (end of the first phase)
     bottom_exit_t: float  # last time within the bottom band (start of the second phase)
     top_value: float
     bottom_value: float
     peak_speed: float  # signal units per second, second phase
     full: bool
+    counted_t: float = -1.0  # when the counter decided (the event's time); end_t if unset
+
+    @property
+    def decided_t(self) -> float:
+        return self.counted_t if self.counted_t >= 0 else self.end_t
 
     @property
     def depth(self) -> float:
@@ -130,6 +135,7 @@ class RepCounter:
                 if value <= self._top_v - h:
                     self._state = _State.DOWN
                     self._bot_v, self._bot_t = value, t
+                    self._mark_start(h)
             return None
 
         self._samples.append((t, value))
@@ -158,6 +164,27 @@ class RepCounter:
                 self._bot_v, self._bot_t = value, t
         return None
 
+    def finish(self, t: float) -> RepCandidate | None:
+        """End of stream: a full-depth rep already a third of the way back up is a rep whose end
+        the camera did not see (the clip or the session stopped as the person stood up)."""
+        if self._state is not _State.UP or self._last_t is None:
+            return None
+        depth = self._top_v - self._bot_v
+        climbed = self._up_v - self._bot_v
+        if depth < self._full_depth() or climbed < depth / 3:
+            return None
+        return self._finish(self._last_t, self._up_v)
+
+    def _mark_start(self, h: float) -> None:
+        """The rep starts where the signal last left the top, not where the top was first reached
+        (a long rest before the rep is not part of it)."""
+        near_top = self._top_v - 0.3 * h
+        for st, sv in reversed(self._samples):
+            if sv >= near_top:
+                self._top_t = st
+                break
+        self._samples = [(st, sv) for st, sv in self._samples if st >= self._top_t]
+
     def _update_start(self, t: float, value: float, h: float) -> RepCandidate | None:
         """First samples of a stream: a plain top, or the ascent of a rep already under way."""
         if self._first_t is None:
@@ -181,6 +208,7 @@ class RepCounter:
             self._top_v, self._top_t = top_v, top_t
             if fell_first:
                 self._state = _State.DOWN
+                self._mark_start(h)
             return None
         full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
         if self._top_v - self._bot_v >= full_depth and value < self._top_v:
@@ -235,10 +263,14 @@ class RepCounter:
         full = depth >= full_depth
         if full:
             self._depths.append(depth)
+        # The rep is counted 3/4 of the way back; its end is where the same pace reaches the top band.
+        covered = spec.return_fraction - BOTTOM_BAND
+        end_t = exit_t + (t - exit_t) * (1.0 - 2 * BOTTOM_BAND) / covered if covered > 0 else t
         return RepCandidate(
             start_t=start_t,
             turn_t=turn_t,
-            end_t=t,
+            end_t=max(end_t, t),
+            counted_t=t,
             bottom_enter_t=enter_t,
             bottom_exit_t=exit_t,
             top_value=top_v,
