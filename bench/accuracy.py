@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.engine.events import RepDetail  # noqa: E402
+from app.engine.exercises.recognize import recognize_exercise  # noqa: E402
 from app.engine.exercises.spec import catalogue  # noqa: E402
 from app.engine.offline import PoseTrack, count_track, estimate_track  # noqa: E402
-from app.engine.exercises.recognize import recognize_exercise  # noqa: E402
 from app.engine.pose.estimators import create_estimator  # noqa: E402
 from app.engine.pose.types import Pose  # noqa: E402
 
@@ -62,7 +62,9 @@ def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
             if np.isnan(d["image"][i, 0, 0]):
                 poses.append(None)
             else:
-                poses.append(Pose(d["image"][i], d["world"][i], d["vis"][i], d["pres"][i], float(d["score"][i]), size))
+                poses.append(
+                    Pose(d["image"][i], d["world"][i], d["vis"][i], d["pres"][i], float(d["score"][i]), size)
+                )
         return PoseTrack([float(t) for t in d["t"]], poses, size)
     estimator = create_estimator(args.backend, args.model, threads=2)
     try:
@@ -77,10 +79,22 @@ def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
     score = np.zeros(n, np.float32)
     for i, p in enumerate(track.poses):
         if p is not None:
-            image[i], world[i], vis[i], pres[i], score[i] = p.image, p.world, p.visibility, p.presence, p.score
+            image[i], world[i], vis[i], pres[i], score[i] = (
+                p.image,
+                p.world,
+                p.visibility,
+                p.presence,
+                p.score,
+            )
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        path, t=np.array(track.times), image=image, world=world, vis=vis, pres=pres, score=score,
+        path,
+        t=np.array(track.times),
+        image=image,
+        world=world,
+        vis=vis,
+        pres=pres,
+        score=score,
         size=np.array(track.image_size),
     )
     return track
@@ -98,8 +112,10 @@ def rates(rows: list[Row], count: str) -> tuple[float, float, float, int]:
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"\n{'exercise':18s} {'clips':>5s}  {'given: exact':>12s} {'off-by-1':>8s} {'error':>6s}   "
-          f"{'auto: exact':>11s} {'off-by-1':>8s} {'error':>6s}")
+    print(
+        f"\n{'exercise':18s} {'clips':>5s}  {'given: exact':>12s} {'off-by-1':>8s} {'error':>6s}   "
+        f"{'auto: exact':>11s} {'off-by-1':>8s} {'error':>6s}"
+    )
     groups = sorted({r.exercise for r in rows})
     for ex in [*groups, "ALL"]:
         sel = rows if ex == "ALL" else [r for r in rows if r.exercise == ex]
@@ -107,10 +123,12 @@ def print_table(rows: list[Row]) -> None:
         a = rates(sel, "auto")
         if g[3] == 0:
             continue
-        print(f"{ex:18s} {g[3]:5d}  {g[0]:12.2f} {g[1]:8.2f} {g[2]:6.3f}   {a[0]:11.2f} {a[1]:8.2f} {a[2]:6.3f}")
+        print(
+            f"{ex:18s} {g[3]:5d}  {g[0]:12.2f} {g[1]:8.2f} {g[2]:6.3f}   {a[0]:11.2f} {a[1]:8.2f} {a[2]:6.3f}"
+        )
 
 
-def form_report(name: str, clip: dict[str, object], analyzer_reps: list[object]) -> None:
+def form_report(name: str, clip: dict[str, object], analyzer_reps: list[RepDetail]) -> None:
     form = clip.get("form")
     if not isinstance(form, dict):
         return
@@ -119,8 +137,8 @@ def form_report(name: str, clip: dict[str, object], analyzer_reps: list[object])
     print(f"\n{name}: manifest fault '{form.get('fault')}', bad reps at {bad}")
     hits = tp = fp = 0
     for rep in analyzer_reps:
-        turn = float(getattr(rep, "turn_s"))
-        faults = list(getattr(rep, "faults"))
+        turn = rep.turn_s
+        faults = list(rep.faults)
         truth = min(((abs(turn - b), "bad") for b in bad), default=(1e9, "bad"))
         near_good = min(((abs(turn - g), "good") for g in good), default=(1e9, "good"))
         label = truth[1] if truth[0] < near_good[0] else near_good[1]
@@ -128,8 +146,10 @@ def form_report(name: str, clip: dict[str, object], analyzer_reps: list[object])
         hits += flagged == (label == "bad")
         tp += flagged and label == "bad"
         fp += flagged and label == "good"
-        print(f"  rep {getattr(rep, 'index'):2d} turn {turn:5.1f} s  manifest {label:4s}  flagged {faults or '-'}")
-    print(f"  agreement {hits}/{len(analyzer_reps)}, bad reps flagged {tp}/{len(bad)}, good reps flagged {fp}/{len(good)}")
+        print(f"  rep {rep.index:2d} turn {turn:5.1f} s  manifest {label:4s}  flagged {faults or '-'}")
+    print(
+        f"  agreement {hits}/{len(analyzer_reps)}, bad reps flagged {tp}/{len(bad)}, good reps flagged {fp}/{len(good)}"
+    )
 
 
 def main() -> int:
@@ -143,7 +163,7 @@ def main() -> int:
     known = catalogue()
     rows: list[Row] = []
     t0 = time.perf_counter()
-    form_clips: dict[str, tuple[dict[str, object], list[object]]] = {}
+    form_clips: dict[str, tuple[dict[str, object], list[RepDetail]]] = {}
     for clip in clips:
         name = clip["file"].rsplit(".", 1)[0]
         if args.only and not any(o in name for o in args.only):
@@ -155,23 +175,48 @@ def main() -> int:
         given, _ = count_track(track, clip["exercise"])
         recognised, conf = recognize_exercise(track.to_track())
         auto, _ = count_track(track, recognised)
-        row = Row(name, clip["exercise"], clip["confidence"], clip["reps"], len(given.reps), recognised, conf,
-                  len(auto.reps), len(given.partial_reps), given.holds)
+        row = Row(
+            name,
+            clip["exercise"],
+            clip["confidence"],
+            clip["reps"],
+            len(given.reps),
+            recognised,
+            conf,
+            len(auto.reps),
+            len(given.partial_reps),
+            given.holds,
+        )
         rows.append(row)
         if clip.get("form"):
             form_clips[name] = (clip, list(given.reps))
-        mark = "" if row.truth is None else ("ok " if row.given == row.truth else ("~1 " if abs(row.given - row.truth) == 1 else "XX "))
-        hold = f" holds {[(round(a, 1), round(b, 1)) for a, b in row.holds]} vs {clip.get('hold_s')}" if clip["exercise"] == "plank" else ""
-        print(f"{mark:3s}{name:20s} {row.exercise:16s} true {row.truth!s:>4s} given {row.given:3d} partial {row.partial:2d} | "
-              f"recognised {recognised:16s} ({conf:.2f}) -> {row.auto:3d}  [{row.confidence}]{hold}", flush=True)
+        mark = (
+            ""
+            if row.truth is None
+            else ("ok " if row.given == row.truth else ("~1 " if abs(row.given - row.truth) == 1 else "XX "))
+        )
+        hold = (
+            f" holds {[(round(a, 1), round(b, 1)) for a, b in row.holds]} vs {clip.get('hold_s')}"
+            if clip["exercise"] == "plank"
+            else ""
+        )
+        print(
+            f"{mark:3s}{name:20s} {row.exercise:16s} true {row.truth!s:>4s} given {row.given:3d} partial {row.partial:2d} | "
+            f"recognised {recognised:16s} ({conf:.2f}) -> {row.auto:3d}  [{row.confidence}]{hold}",
+            flush=True,
+        )
     print_table(rows)
     rec = [r for r in rows if r.confidence in SCORED]
     rec_all = float(np.mean([r.recognised == r.exercise for r in rows])) if rows else float("nan")
     rec_scored = float(np.mean([r.recognised == r.exercise for r in rec])) if rec else float("nan")
-    print(f"\nrecognition accuracy: {rec_scored:.2f} on scored clips ({len(rec)}), {rec_all:.2f} on all ({len(rows)})")
+    print(
+        f"\nrecognition accuracy: {rec_scored:.2f} on scored clips ({len(rec)}), {rec_all:.2f} on all ({len(rows)})"
+    )
     for name, (clip, reps) in form_clips.items():
         form_report(name, clip, reps)
-    print(f"\n{len(rows)} clips in {time.perf_counter() - t0:.0f} s ({args.backend}/{args.model}, {args.fps:g} poses/s)")
+    print(
+        f"\n{len(rows)} clips in {time.perf_counter() - t0:.0f} s ({args.backend}/{args.model}, {args.fps:g} poses/s)"
+    )
     return 0
 
 

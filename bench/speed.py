@@ -119,7 +119,9 @@ def main() -> int:
     parser.add_argument("--backend", default="litert")
     parser.add_argument("--model", default="full")
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--clips", nargs="*", default=["jumpingjack_01.mp4", "pushup_03.mp4", "sidelunge_01.mp4"])
+    parser.add_argument(
+        "--clips", nargs="*", default=["jumpingjack_01.mp4", "pushup_03.mp4", "sidelunge_01.mp4"]
+    )
     parser.add_argument("--live-clip", default="jumpingjack_01.mp4")
     args = parser.parse_args()
     if args.scenario:

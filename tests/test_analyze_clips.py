@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from shared_data import clip, manifest
 
 from app.engine.offline import analyze_video
-
-from shared_data import clip, manifest
 
 CLIPS = ["squat_10.mp4", "jumpingjack_03.mp4", "curl_04.mp4", "shoulderpress_01.mp4", "pushup_05.mp4"]
 

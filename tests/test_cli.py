@@ -28,7 +28,17 @@ def test_analyze_json_is_exactly_one_object() -> None:
     }  # fmt: skip
     assert result["reps"] == 2 == len(result["reps_detail"])
     rep = result["reps_detail"][0]
-    for key in ("index", "start_s", "turn_s", "end_s", "eccentric_s", "pause_s", "concentric_s", "rom_deg", "faults"):
+    for key in (
+        "index",
+        "start_s",
+        "turn_s",
+        "end_s",
+        "eccentric_s",
+        "pause_s",
+        "concentric_s",
+        "rom_deg",
+        "faults",
+    ):
         assert key in rep
     assert result["backend"] == "litert" and result["model"] == "full"
     assert result["frames"] == 151

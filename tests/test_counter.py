@@ -12,7 +12,9 @@ SIGNAL = SignalSpec(kind="angle", joints=("hip", "knee", "ankle"), rest="high", 
 FPS = 15.0
 
 
-def reps_signal(depths: list[float], *, period_s: float = 2.0, rest_s: float = 1.0, top: float = 170.0) -> np.ndarray:
+def reps_signal(
+    depths: list[float], *, period_s: float = 2.0, rest_s: float = 1.0, top: float = 170.0
+) -> np.ndarray:
     """Rest at ``top``, then one cosine dip per depth, with rests between."""
     parts = [np.full(int(rest_s * FPS), top)]
     for depth in depths:
@@ -22,7 +24,9 @@ def reps_signal(depths: list[float], *, period_s: float = 2.0, rest_s: float = 1
     return np.concatenate(parts)
 
 
-def run(values: np.ndarray, spec: CountingSpec | None = None, *, noise: float = 0.0, seed: int = 0) -> list[RepCandidate]:
+def run(
+    values: np.ndarray, spec: CountingSpec | None = None, *, noise: float = 0.0, seed: int = 0
+) -> list[RepCandidate]:
     counter = RepCounter(spec or CountingSpec(), SIGNAL)
     rng = np.random.default_rng(seed)
     out = []

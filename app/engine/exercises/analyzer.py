@@ -69,6 +69,8 @@ class ExerciseAnalyzer:
         self._keep_s = keep_s
         self._frames: deque[_Frame] = deque()
         self._set_start: float | None = None
+        self._set_first_rep = 0  # index into self.reps of the open set's first rep
+        self._set_first_partial = 0
         self._last_rep_t = 0.0
         self._accepted: deque[RepCandidate] = deque(maxlen=8)  # full reps counted
         self._accepted_partials: deque[RepCandidate] = deque(maxlen=8)
@@ -128,6 +130,8 @@ class ExerciseAnalyzer:
         for cand, channel in self._pending_partials:
             if self._overlaps(cand, self._accepted) or self._overlaps(cand, self._accepted_partials):
                 continue
+            if any(rep.start_t < cand.start_t < rep.end_t for rep in self._accepted):
+                continue  # begins inside a counted rep: the other leg's counter-movement
             self._accepted_partials.append(cand)
             partial = PartialRep(
                 t=cand.decided_t,
@@ -153,6 +157,8 @@ class ExerciseAnalyzer:
         events: list[Event] = []
         if self._set_start is None:
             self._set_start = cand.start_t
+            self._set_first_rep = len(self.reps)
+            self._set_first_partial = len(self.partial_reps)
             events.append(SetStarted(t=cand.decided_t, exercise=self.spec.id))
         self._last_rep_t = cand.end_t
         rep = self._detail(cand, channel)
@@ -195,7 +201,9 @@ class ExerciseAnalyzer:
         if channel.side == "both":
             return False
         return any(
-            other.index == channel.index and other.side != channel.side and other.counter.excursion > cand.depth
+            other.index == channel.index
+            and other.side != channel.side
+            and other.counter.excursion > cand.depth
             for other in self._channels.channels
         )
 
@@ -309,11 +317,11 @@ class ExerciseAnalyzer:
     def _end_set(self, t: float) -> SetFinished:
         assert self._set_start is not None
         start = self._set_start
-        in_set = [r for r in self.reps if r.start_s >= start - 1e-6]
-        partial = [p for p in self.partial_reps if p.start_s >= start - 1e-6]
+        reps = len(self.reps) - self._set_first_rep
+        partial = max(0, len(self.partial_reps) - self._set_first_partial)
         self._set_start = None
         return SetFinished(
-            t=t, exercise=self.spec.id, reps=len(in_set), partial_reps=len(partial), start_s=start, end_s=t
+            t=t, exercise=self.spec.id, reps=reps, partial_reps=partial, start_s=start, end_s=t
         )
 
     def _last_frames(self, n: int) -> feat.Track:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import features as feat
 from .counter import RepCandidate, RepCounter
-from .signals import SideSignals, combine_sides, gate_mask, side_signals, single_side
+from .signals import SideSignals, combine_sides, gate_mask, posture_mask, side_signals, single_side
 from .spec import ExerciseSpec, SignalSpec
 
 #: Seconds of history used to judge how clean each signal is.
@@ -112,6 +112,12 @@ class ChannelSet:
         if track is None:
             return [float("nan")] * len(self.channels)
         spec = self._spec
+        if not posture_mask(track, spec.gate)[-1]:
+            # out of the exercise's posture (bending over to pick something up during a set of
+            # squats): a rep in progress is abandoned, not bridged like a moment of bad visibility
+            for channel in self.channels:
+                channel.counter.reset()
+            return [float("nan")] * len(self.channels)
         gate = gate_mask(track, spec.gate, spec.counting.min_visibility)
         per_signal: dict[int, SideSignals] = {}
         out: list[float] = []

@@ -19,7 +19,6 @@ import numpy as np
 
 from .spec import CountingSpec, SignalSpec
 
-
 #: The turning point's band, as a share of the rep's depth: time spent inside it is the pause.
 BOTTOM_BAND = 0.06
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import features as feat
 from .spec import GateSpec, SignalSpec
@@ -39,12 +40,21 @@ def raw_signal(track: feat.Track, signal: SignalSpec, side: str) -> FloatArray:
     return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)
 
 
-def gate_mask(track: feat.Track, gate: GateSpec, min_visibility: float) -> FloatArray:
-    """1.0 where the posture allows counting, 0.0 elsewhere."""
-    ok = np.isfinite(track.image[:, 0, 0])
+def posture_mask(track: feat.Track, gate: GateSpec) -> NDArray[np.bool_]:
+    """False where a pose is present in a posture that is clearly not the exercise's.
+
+    Only the torso's angle decides: it is measured reliably from world landmarks in every view.
+    An unmeasurable angle is not a wrong posture.
+    """
     lo, hi = gate.torso_inclination
     incl = feat.torso_inclination(track)
-    ok &= (incl >= lo) & (incl <= hi)
+    wrong = np.isfinite(incl) & ((incl < lo) | (incl > hi))
+    return np.asarray(~wrong, np.bool_)
+
+
+def gate_mask(track: feat.Track, gate: GateSpec, min_visibility: float) -> FloatArray:
+    """1.0 where the posture allows counting and the required joints are visible, 0.0 elsewhere."""
+    ok = posture_mask(track, gate) & np.isfinite(track.image[:, 0, 0])
     if gate.wrists_above_shoulders is not None:
         above = feat.relative_height(track, "wrist", "shoulder") > 0
         ok &= above == gate.wrists_above_shoulders
@@ -54,7 +64,7 @@ def gate_mask(track: feat.Track, gate: GateSpec, min_visibility: float) -> Float
             track.visibility[:, feat.landmark_index(joint, "right")],
         )
         ok &= vis >= min_visibility
-    return ok.astype(np.float64)
+    return np.asarray(ok, np.float64)
 
 
 def side_signals(track: feat.Track, signal: SignalSpec, gate: FloatArray) -> SideSignals:
