@@ -32,7 +32,7 @@ from app.engine.events import (
     StreamEnded,
 )
 from app.engine.monitoring import RestartBudget, StatsWindow, describe
-from app.engine.pose.types import Pose, PoseEstimator
+from app.engine.pose.types import Pose, PoseEstimator, StageTimed
 from app.engine.slot import LatestSlot
 
 log = logging.getLogger(__name__)
@@ -388,6 +388,10 @@ class PoseFrameProcessor:
         events.extend(self._analyzer.update(pose, t))
         t3 = time.perf_counter()
         self._stages = {"pose": (t1 - t0) * 1e3, "smoothing": (t2 - t1) * 1e3, "analysis": (t3 - t2) * 1e3}
+        if isinstance(self._estimator, StageTimed):  # smoothing inside the estimator, timed apart
+            inner = self._estimator.last_stage_ms()
+            self._stages["pose"] -= inner.get("smoothing", 0.0)
+            self._stages["smoothing"] += inner.get("smoothing", 0.0)
         self._last = (frame.seq, pose)
         return events
 

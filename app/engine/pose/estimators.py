@@ -4,7 +4,8 @@ MediaPipe Tasks PoseLandmarker as a reference, plus a factory that picks one by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +99,24 @@ class BlazePoseEstimator:
         self._track_id: int | None = None
         self._name = f"{runner_kind}/{model}"
         self.last: Tracked | None = None  # the latest frame's result before smoothing, for diagnostics
+        self._stage_ms: dict[str, float] = {}
         log.info("pose estimator %s, %d threads, smoothing %s", self._name, threads, smoothing)
 
     @property
     def name(self) -> str:
         return self._name
 
+    def last_stage_ms(self) -> Mapping[str, float]:
+        """Milliseconds of the last ``estimate`` call spent in the networks and in smoothing."""
+        return self._stage_ms
+
     def estimate(self, rgb: RgbImage, t: float) -> Pose | None:
         _check_frame(rgb)
+        t0 = time.perf_counter()
         tracked = self.pipeline.process(rgb, t)
+        t1 = time.perf_counter()
         self.last = tracked
+        self._stage_ms = {"pose": (t1 - t0) * 1e3, "smoothing": 0.0}
         if tracked is None:
             self._track_id = None
             return None
@@ -116,7 +125,9 @@ class BlazePoseEstimator:
         if tracked.track_id != self._track_id:
             self._smoother.reset()
             self._track_id = tracked.track_id
-        return self._smoother.apply(tracked.pose, t, object_scale_px=2.0 * tracked.body.radius)
+        pose = self._smoother.apply(tracked.pose, t, object_scale_px=2.0 * tracked.body.radius)
+        self._stage_ms["smoothing"] = (time.perf_counter() - t1) * 1e3
+        return pose
 
     def reset(self) -> None:
         self.pipeline.reset()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -75,6 +76,13 @@ class Pose:
         """x, y of each landmark in pixels, shape (33, 2)."""
         w, h = self.image_size
         return (self.image[:, :2] * np.array([w, h], np.float32)).astype(np.float32)
+
+
+@runtime_checkable
+class StageTimed(Protocol):
+    """An estimator that reports how its last call split between inference and smoothing."""
+
+    def last_stage_ms(self) -> Mapping[str, float]: ...
 
 
 class PoseEstimator(Protocol):
