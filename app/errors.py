@@ -41,3 +41,7 @@ class StorageError(SpotterError):
 
 class SyncError(SpotterError):
     """Synchronisation with the server failed."""
+
+
+class SpeechError(SpotterError):
+    """Speech synthesis, audio playback or speech recognition failed."""

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.engine.events import RepDetail  # noqa: E402
+from app.engine.exercises import features as feat  # noqa: E402
 from app.engine.exercises.recognize import recognize_exercise  # noqa: E402
 from app.engine.exercises.spec import catalogue  # noqa: E402
 from app.engine.offline import PoseTrack, count_track, estimate_track  # noqa: E402
@@ -45,6 +46,7 @@ class Row:
     auto: int
     partial: int
     holds: list[tuple[float, float]]
+    baseline: int = 0
 
 
 def cache_path(video: Path, args: argparse.Namespace) -> Path:
@@ -100,6 +102,34 @@ def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
     return track
 
 
+def baseline_count(track: PoseTrack, exercise: str) -> int:
+    """The common open-source recipe, for comparison: the primary joint angle in the image plane on
+    the more visible side, lightly smoothed, and two fixed textbook thresholds."""
+    spec = catalogue()[exercise]
+    if spec.movement is None or spec.movement.primary.kind != "angle":
+        return 0
+    signal = spec.movement.primary
+    a, b, c = signal.joints
+    t = track.to_track()
+    sides = [feat.side_angle(t, (a, b, c), s, world=False) for s in feat.SIDES]
+    vis = [np.nan_to_num(feat.side_visibility(t, (a, b, c), s)) for s in feat.SIDES]
+    angle = np.where(vis[0] >= vis[1], sides[0], sides[1])
+    if signal.rest == "high":
+        rest_thr, turn_thr, sign = 160.0, 160.0 - 0.75 * signal.typical_rom, 1.0
+    else:
+        rest_thr, turn_thr, sign = -30.0, -(30.0 + 0.75 * signal.typical_rom), -1.0
+    count, down, ema = 0, False, None
+    for value in sign * angle:
+        if not np.isfinite(value):
+            continue
+        ema = value if ema is None else 0.5 * value + 0.5 * ema
+        if not down and ema < turn_thr:
+            down = True
+        elif down and ema > rest_thr:
+            down, count = False, count + 1
+    return count
+
+
 def rates(rows: list[Row], count: str) -> tuple[float, float, float, int]:
     scored = [r for r in rows if r.confidence in SCORED and r.truth]
     if not scored:
@@ -114,17 +144,19 @@ def rates(rows: list[Row], count: str) -> tuple[float, float, float, int]:
 def print_table(rows: list[Row]) -> None:
     print(
         f"\n{'exercise':18s} {'clips':>5s}  {'given: exact':>12s} {'off-by-1':>8s} {'error':>6s}   "
-        f"{'auto: exact':>11s} {'off-by-1':>8s} {'error':>6s}"
+        f"{'auto: exact':>11s} {'off-by-1':>8s} {'error':>6s}   {'recipe: exact':>13s} {'off-by-1':>8s} {'error':>6s}"
     )
     groups = sorted({r.exercise for r in rows})
     for ex in [*groups, "ALL"]:
         sel = rows if ex == "ALL" else [r for r in rows if r.exercise == ex]
         g = rates(sel, "given")
         a = rates(sel, "auto")
+        b = rates(sel, "baseline")
         if g[3] == 0:
             continue
         print(
             f"{ex:18s} {g[3]:5d}  {g[0]:12.2f} {g[1]:8.2f} {g[2]:6.3f}   {a[0]:11.2f} {a[1]:8.2f} {a[2]:6.3f}"
+            f"   {b[0]:13.2f} {b[1]:8.2f} {b[2]:6.3f}"
         )
 
 
@@ -186,6 +218,7 @@ def main() -> int:
             len(auto.reps),
             len(given.partial_reps),
             given.holds,
+            baseline_count(track, clip["exercise"]),
         )
         rows.append(row)
         if clip.get("form"):
