@@ -1,0 +1,121 @@
+"""Recording a workout through the writer: one commit per rep, so a counted rep is a saved rep."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection
+
+from app.engine.events import Event, RepCounted, RepDetail
+from app.programs.metrics import Record, SetSummary, new_records
+
+from . import records as rec
+from .db import Database
+from .queries import best_records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SetResult:
+    set_id: str
+    reps: int
+    records: tuple[Record, ...]
+
+
+class WorkoutRecorder:
+    """One workout of one profile; ``rep()`` may be called from an engine thread (it only queues)."""
+
+    def __init__(
+        self, db: Database, profile: str, *, source: str = "live", started_at: str | None = None
+    ) -> None:
+        self._db = db
+        self.profile_id = db.writer.call(lambda c: rec.profile_id_for(c, profile))
+        self.workout_id = db.writer.call(
+            lambda c: rec.start_workout(c, self.profile_id, source=source, started_at=started_at)
+        )
+        self._positions: dict[str, str] = {}
+        self._set_counts: dict[str, int] = {}
+        self._set_id: str | None = None
+        self._set_plan: rec.SetPlan | None = None
+        self._pending: list[Future[str]] = []
+
+    def start_set(
+        self,
+        exercise: str,
+        *,
+        target_reps: int | None = None,
+        load: float | None = None,
+        unit: str | None = None,
+    ) -> str:
+        if exercise not in self._positions:
+            pos = len(self._positions)
+            self._positions[exercise] = self._db.writer.call(
+                lambda c: rec.add_exercise(c, self.workout_id, exercise, pos)
+            )
+        self._set_counts[exercise] = self._set_counts.get(exercise, 0) + 1
+        plan = rec.SetPlan(
+            workout_id=self.workout_id,
+            workout_exercise_id=self._positions[exercise],
+            profile_id=self.profile_id,
+            exercise=exercise,
+            position=self._set_counts[exercise] - 1,
+            target_reps=target_reps,
+            load=load,
+            unit=unit if load is not None else None,
+        )
+        self._set_plan = plan
+        self._set_id = self._db.writer.call(lambda c: rec.start_set(c, plan))
+        return self._set_id
+
+    def rep(self, rep: RepDetail) -> Future[str]:
+        """Queue the rep; the future resolves once it is committed."""
+        set_id = self._require_set()
+        future = self._db.writer.submit(lambda c: rec.record_rep(c, set_id, rep))
+        self._pending.append(future)
+        return future
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, RepCounted):
+            self.rep(event.rep)
+            return
+        self._db.writer.submit(lambda c: rec.record_event(c, self.workout_id, event, set_id=self._set_id))
+
+    def finish_set(self, *, partial_reps: int = 0) -> SetResult:
+        set_id, plan = self._require_set(), self._set_plan
+        assert plan is not None
+        for f in self._pending:
+            f.result(timeout=30)
+        self._pending.clear()
+
+        def finish(c: Connection) -> SetResult:
+            rec.finish_set(c, set_id, partial_reps=partial_reps)
+            row = c.exec_driver_sql(
+                "SELECT achieved_reps, clean_reps, started_at FROM sets WHERE id = ?", (set_id,)
+            ).one()
+            summary = SetSummary(
+                plan.exercise, date.fromisoformat(row[2][:10]), row[0], row[1], plan.load, plan.unit
+            )
+            found = new_records(best_records(c, self.profile_id), summary)
+            for r in found:
+                pr = rec.PersonalRecord(r.exercise, r.kind, r.value, r.unit)
+                rec.record_personal_record(c, self.profile_id, pr, set_id=set_id, achieved_at=row[2])
+            return SetResult(set_id, int(row[0]), tuple(found))
+
+        result = self._db.writer.call(finish)
+        self._set_id = self._set_plan = None
+        return result
+
+    def finish(self) -> str:
+        if self._set_id is not None:
+            self.finish_set()
+        self._db.writer.call(lambda c: rec.finish_workout(c, self.workout_id))
+        return self.workout_id
+
+    def _require_set(self) -> str:
+        if self._set_id is None:
+            raise RuntimeError("start_set() first")
+        return self._set_id
