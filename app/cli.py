@@ -220,6 +220,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # our own messages say what failed
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
