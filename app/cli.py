@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spotter", description="Spotter, the offline exercise coach.")
     parser.add_argument("--version", action="version", version=f"spotter {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="folder of the local database (default: $SPOTTER_DATA_DIR, else the user data folder)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("analyze", help="count, time and grade the reps in a video file")
@@ -41,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", help="exercise id (default: recognise it)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--fps", type=float, default=15.0, help="poses per second of video (default: 15)")
+    p.add_argument("--save", action="store_true", help="store the workout, set and reps in the database")
+    p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
+    p.add_argument("--load", type=float, help="external load of the set, with --save (default: bodyweight)")
+    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
     _add_pose_args(p)
 
     p = sub.add_parser("live", help="coach live from a camera, file or stream (text output)")
@@ -54,7 +62,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
 
     sub.add_parser("exercises", help="list the exercises Spotter knows")
+    _add_storage_parsers(sub)
     return parser
+
+
+def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("db", help="the local database: its path, tables and rows")
+    p.add_argument("action", choices=("tables", "dump", "path"))
+    p.add_argument("table", nargs="?", help="table to dump")
+    p.add_argument("--json", action="store_true", help="dump as a JSON array")
+
+    p = sub.add_parser("program", help="training programs: create, show, what to do next")
+    p.add_argument("action", choices=("new", "show", "next"))
+    p.add_argument("--profile", default="me")
+    p.add_argument("--goal", choices=("strength", "hypertrophy", "endurance", "general"), default="general")
+    p.add_argument("--level", choices=("beginner", "intermediate", "advanced"), default="beginner")
+    p.add_argument("--equipment", default="bodyweight", help="comma-separated, e.g. bodyweight,dumbbells")
+    p.add_argument("--days", type=int, default=3, help="training days per week (default: 3)")
+    p.add_argument("--unit", choices=("kg", "lb"), default="kg")
+
+    p = sub.add_parser("report", help="a printable PDF of a workout or a period")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--workout", help="workout id")
+    which.add_argument("--last", action="store_true", help="the latest workout (the default)")
+    which.add_argument("--period", choices=("week", "month"))
+    p.add_argument("--pdf", type=Path, required=True, help="output file")
+    p.add_argument("--paper", choices=("a4", "letter"), default="a4")
+
+    p = sub.add_parser("export", help="workouts, sets and reps as CSV files or one JSON document")
+    p.add_argument("--format", choices=("csv", "json"), default="json")
+    p.add_argument("--out", type=Path, help="JSON file or CSV folder (JSON default: stdout)")
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -77,6 +114,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print(_summary(result.to_json()))
+    if args.save:
+        from app.storage.commands import save_analysis
+
+        saved = save_analysis(args, result)
+        print(f"saved {saved.reps} reps (set {saved.set_id}) for {args.profile}", file=sys.stderr)
     return 0
 
 
@@ -203,6 +245,30 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from app.storage.commands import db_command
+
+    return db_command(args)
+
+
+def cmd_program(args: argparse.Namespace) -> int:
+    from app.programs.commands import program_command
+
+    return program_command(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from app.reports.commands import report_command
+
+    return report_command(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.reports.commands import export_command
+
+    return export_command(args)
+
+
 def cmd_exercises(_args: argparse.Namespace) -> int:
     from app.engine.exercises.spec import catalogue
 
@@ -216,6 +282,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "live": cmd_live,
     "models": cmd_models,
     "exercises": cmd_exercises,
+    "db": cmd_db,
+    "program": cmd_program,
+    "report": cmd_report,
+    "export": cmd_export,
 }
 
 

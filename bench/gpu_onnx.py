@@ -17,6 +17,29 @@ from pathlib import Path
 import numpy as np
 
 
+def _torchvision_or_stub() -> None:
+    """onnx2torch imports torchvision for its NMS and RoIAlign converters only, which BlazePose does
+    not use; where torchvision is missing or broken (PyPI's beside a local torch build), stand in."""
+    import sys
+    import types
+
+    try:
+        import torchvision  # noqa: F401
+    except (ImportError, RuntimeError):
+        for name in ("torchvision", "torchvision.ops"):
+            sys.modules.pop(name, None)
+        stub = types.ModuleType("torchvision")
+        stub.ops = types.ModuleType("torchvision.ops")  # type: ignore[attr-defined]
+
+        def unavailable(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("torchvision is not available")
+
+        for op in ("nms", "batched_nms", "roi_align"):
+            setattr(stub.ops, op, unavailable)  # type: ignore[attr-defined]
+        sys.modules["torchvision"] = stub
+        sys.modules["torchvision.ops"] = stub.ops  # type: ignore[attr-defined]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model_dir", type=Path)
@@ -28,6 +51,8 @@ def main() -> int:
 
     import onnx
     import torch
+
+    _torchvision_or_stub()
     from onnx2torch import convert
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

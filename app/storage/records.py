@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select, update
 
 from app.engine.events import Event, RepDetail
+from app.programs.plans import Plan
 
 from . import schema as s
 from .pins import hash_pin
@@ -198,3 +199,12 @@ def record_personal_record(
 
 def record_export(conn: Connection, fmt: str, path: str, rows: int, *, profile_id: str | None = None) -> str:
     return _insert(conn, s.exports, {"profile_id": profile_id, "format": fmt, "path": path, "rows": rows})
+
+
+def create_program(conn: Connection, profile_id: str, plan: Plan, *, name: str) -> str:
+    r = plan.request
+    values = {
+        "profile_id": profile_id, "name": name, "goal": r.goal.value, "level": r.level.value,
+        "days_per_week": r.days_per_week, "plan_json": plan.dumps(), "active": 1,
+    }  # fmt: skip
+    return _insert(conn, s.programs, values)

@@ -33,7 +33,12 @@ class Intent:
         return self.name == NONE
 
     def to_json(self) -> dict[str, object]:
-        return {"text": self.text, "intent": self.name, "slots": dict(self.slots), "confidence": self.confidence}
+        return {
+            "text": self.text,
+            "intent": self.name,
+            "slots": dict(self.slots),
+            "confidence": self.confidence,
+        }
 
 
 _NUMBER_WORDS = "|".join([*UNITS, *TEENS, *(t for t in TENS if t), "hundred", "and", "point"])

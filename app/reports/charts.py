@@ -1,0 +1,103 @@
+"""Charts as reportlab drawings that print well in black and white.
+
+Series differ by marker shape and dash pattern as well as by grey level, bars have black outlines
+and value labels, so nothing depends on colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import LineLegend
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
+from reportlab.lib import colors
+
+MARKERS = ("FilledSquare", "Circle", "FilledTriangle", "Cross", "FilledDiamond", "Square")
+DASHES: tuple[tuple[int, ...] | None, ...] = (None, (4, 2), (1, 2), (6, 2, 1, 2), (2, 2), (8, 3))
+GREYS = (colors.black, colors.Color(0.35, 0.35, 0.35), colors.Color(0.55, 0.55, 0.55))
+WIDTH, HEIGHT = 480, 170
+MAX_BARS = 60
+
+
+def _frame(title: str) -> Drawing:
+    d = Drawing(WIDTH, HEIGHT)
+    d.add(String(0, HEIGHT - 12, title, fontName="Helvetica-Bold", fontSize=10))
+    return d
+
+
+def _empty(title: str, why: str) -> Drawing:
+    d = _frame(title)
+    d.add(String(WIDTH / 2, HEIGHT / 2, why, fontName="Helvetica-Oblique", fontSize=9, textAnchor="middle"))
+    return d
+
+
+def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, y_label: str = "") -> Drawing:
+    if not values:
+        return _empty(title, "no data")
+    labels, values = list(labels)[-MAX_BARS:], list(values)[-MAX_BARS:]
+    d = _frame(title)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 45, 35, WIDTH - 60, HEIGHT - 65
+    chart.data = [values]
+    chart.categoryAxis.categoryNames = labels
+    chart.categoryAxis.labels.fontSize = 7
+    chart.categoryAxis.labels.angle = 30 if len(labels) > 8 else 0
+    chart.categoryAxis.labels.boxAnchor = "ne" if len(labels) > 8 else "n"
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontSize = 7
+    chart.bars[0].fillColor = colors.Color(0.8, 0.8, 0.8)
+    chart.bars[0].strokeColor = colors.black
+    chart.bars[0].strokeWidth = 0.6
+    if len(values) <= 20:
+        chart.barLabelFormat = "%.0f"
+        chart.barLabels.fontSize = 7
+        chart.barLabels.nudge = 6
+    d.add(chart)
+    if y_label:
+        d.add(String(0, HEIGHT - 24, y_label, fontName="Helvetica", fontSize=7))
+    return d
+
+
+def line_chart(
+    title: str, series: dict[str, Sequence[tuple[float, float]]], *, y_label: str = "", x_label: str = ""
+) -> Drawing:
+    """One line per series: distinct marker, dash and grey; a legend names each."""
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return _empty(title, "no data")
+    d = _frame(title)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 45, 30, WIDTH - 170, HEIGHT - 60
+    plot.data = [list(v) for v in series.values()]
+    plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 7
+    plot.yValueAxis.valueMin = 0
+    for i, _name in enumerate(series):
+        line = plot.lines[i]
+        line.strokeColor = GREYS[i % len(GREYS)]
+        line.strokeWidth = 1.2
+        line.strokeDashArray = DASHES[i % len(DASHES)]
+        line.symbol = makeMarker(MARKERS[i % len(MARKERS)], size=5)
+        line.symbol.fillColor = GREYS[i % len(GREYS)]
+        line.symbol.strokeColor = colors.black
+    d.add(plot)
+    legend = LineLegend()
+    legend.x, legend.y = WIDTH - 115, HEIGHT - 30
+    legend.fontSize = 7
+    legend.dx, legend.dy = 22, 0
+    legend.colorNamePairs = [(GREYS[i % len(GREYS)], n) for i, n in enumerate(series)]
+    legend.strokeWidth = 1.2
+    d.add(legend)
+    for i, _name in enumerate(series):  # the legend shows colour only: draw each marker beside it
+        marker = makeMarker(MARKERS[i % len(MARKERS)], size=5, x=legend.x - 8, y=legend.y - i * 14 - 1)
+        marker.fillColor = GREYS[i % len(GREYS)]
+        d.add(marker)
+    if y_label:
+        d.add(String(0, HEIGHT - 24, y_label, fontName="Helvetica", fontSize=7))
+    if x_label:
+        d.add(
+            String(plot.x + plot.width / 2, 4, x_label, fontName="Helvetica", fontSize=7, textAnchor="middle")
+        )
+    return d
