@@ -28,16 +28,17 @@ def _torchvision_or_stub() -> None:
     except (ImportError, RuntimeError):
         for name in ("torchvision", "torchvision.ops"):
             sys.modules.pop(name, None)
-        stub = types.ModuleType("torchvision")
-        stub.ops = types.ModuleType("torchvision.ops")  # type: ignore[attr-defined]
 
         def unavailable(*_args: object, **_kwargs: object) -> None:
             raise RuntimeError("torchvision is not available")
 
+        ops = types.ModuleType("torchvision.ops")
         for op in ("nms", "batched_nms", "roi_align"):
-            setattr(stub.ops, op, unavailable)  # type: ignore[attr-defined]
+            setattr(ops, op, unavailable)
+        stub = types.ModuleType("torchvision")
+        stub.__dict__["ops"] = ops
         sys.modules["torchvision"] = stub
-        sys.modules["torchvision.ops"] = stub.ops  # type: ignore[attr-defined]
+        sys.modules["torchvision.ops"] = ops
 
 
 def main() -> int:
