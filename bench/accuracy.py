@@ -130,6 +130,21 @@ def baseline_count(track: PoseTrack, exercise: str) -> int:
     return count
 
 
+def hold_iou(found: list[tuple[float, float]], truth: object, step: float = 0.1) -> float:
+    """Intersection over union of the time covered by holds (nan without a hand-marked truth)."""
+    if not isinstance(truth, list) or not truth:
+        return float("nan")
+    end = max([e for _, e in found] + [float(e) for _, e in truth]) + step
+    grid = np.arange(0.0, end, step)
+    a = np.zeros(grid.shape, bool)
+    b = np.zeros(grid.shape, bool)
+    for s, e in found:
+        a |= (grid >= s) & (grid < e)
+    for s, e in truth:
+        b |= (grid >= float(s)) & (grid < float(e))
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
 def rates(rows: list[Row], count: str) -> tuple[float, float, float, int]:
     scored = [r for r in rows if r.confidence in SCORED and r.truth]
     if not scored:
@@ -230,6 +245,7 @@ def main() -> int:
         )
         hold = (
             f" holds {[(round(a, 1), round(b, 1)) for a, b in row.holds]} vs {clip.get('hold_s')}"
+            f" (time IoU {hold_iou(row.holds, clip.get('hold_s')):.2f})"
             if clip["exercise"] == "plank"
             else ""
         )

@@ -23,7 +23,10 @@ def test_acknowledged_reps_survive_sigkill(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _ in range(ITERATIONS):
         proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(tmp_path), str(start)], stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, str(CHILD), str(tmp_path), str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert proc.stdout is not None
         first = proc.stdout.readline()  # wait until it is recording

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -157,7 +157,7 @@ BOARDS = ("reps", "volume", "streak", "form")
 
 def leaderboard(members: Iterable[MemberStats], *, by: str = "reps") -> list[tuple[int, MemberStats]]:
     """Members ranked by one board; equal scores share a rank (1, 1, 3); names break display ties."""
-    keys = {
+    keys: dict[str, Callable[[MemberStats], float]] = {
         "reps": lambda m: float(m.reps), "volume": lambda m: m.volume_kg,
         "streak": lambda m: float(m.streak), "form": lambda m: m.form_weighted_reps,
     }  # fmt: skip

@@ -73,7 +73,8 @@ class Plan:
             DayPlan(d["name"], tuple(Prescription(**p) for p in d["items"]))
             for d in data["days"]  # type: ignore[attr-defined]
         )
-        return Plan(request, days, tuple(data.get("notes", ())))  # type: ignore[attr-defined]
+        notes = data.get("notes", [])
+        return Plan(request, days, tuple(str(n) for n in notes) if isinstance(notes, list) else ())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)

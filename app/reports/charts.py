@@ -6,7 +6,7 @@ and value labels, so nothing depends on colour.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import LineLegend
@@ -62,7 +62,12 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, y_l
 
 
 def line_chart(
-    title: str, series: dict[str, Sequence[tuple[float, float]]], *, y_label: str = "", x_label: str = ""
+    title: str,
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    *,
+    y_label: str = "",
+    x_label: str = "",
+    y_max: float | None = None,
 ) -> Drawing:
     """One line per series: distinct marker, dash and grey; a legend names each."""
     series = {k: v for k, v in series.items() if v}
@@ -74,6 +79,8 @@ def line_chart(
     plot.data = [list(v) for v in series.values()]
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 7
     plot.yValueAxis.valueMin = 0
+    if y_max is not None:
+        plot.yValueAxis.valueMax = y_max
     for i, _name in enumerate(series):
         line = plot.lines[i]
         line.strokeColor = GREYS[i % len(GREYS)]

@@ -68,7 +68,7 @@ def gather(
     sets = [ReportSet(r, q.set_reps(conn, r.id)) for r in q.workout_sets(conn, detail.id)] if detail else []
     history_from = (start - timedelta(weeks=12)).isoformat()
     summaries = q.set_summaries(conn, since=history_from, until=(today + timedelta(days=1)).isoformat())
-    records = sorted(personal_records(q.set_summaries(conn)).values(), key=lambda r: (r.exercise, r.kind))
+    records = sorted(personal_records(q.record_candidates(conn)).values(), key=lambda r: (r.exercise, r.kind))
     profile = detail.profile if detail else ""
     return ReportData(
         title=f"Spotter training report{f': {profile}' if profile else ''}",

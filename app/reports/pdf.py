@@ -26,7 +26,7 @@ TABLE_STYLE = TableStyle(
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("LINEBELOW", (0, -1), (-1, -1), 0.4, colors.black),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.Color(0.93, 0.93, 0.93)]),
-        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
     ]
 )
 MAX_WORKOUT_ROWS = 40
@@ -103,7 +103,7 @@ def _charts(data: ReportData) -> list[Flowable]:
         ex: [(float(d.toordinal() - _day0(data)), 100 * v) for d, v in pts] for ex, pts in data.form.items()
     }
     out.append(line_chart("Good-form reps over time (%)", dict(list(form.items())[:6]), y_label="%",
-                          x_label="days since the first shown"))  # fmt: skip
+                          x_label="days since the first shown", y_max=100))  # fmt: skip
     weeks = [w.week.strftime("%d %b") for w in data.weekly]
     out.append(
         bar_chart("Weekly volume (kg lifted)", weeks, [w.volume_kg for w in data.weekly], y_label="kg")

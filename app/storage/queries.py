@@ -121,7 +121,7 @@ def workout_sets(conn: Connection, workout_id: str) -> list[SetRow]:
         text(
             "SELECT id, exercise, position, started_at, target_reps, achieved_reps, clean_reps, "
             "partial_reps, load, unit FROM sets WHERE workout_id = :w AND deleted_at IS NULL "
-            "ORDER BY started_at, position"
+            "ORDER BY started_at, rowid"
         ),
         {"w": workout_id},
     )
@@ -137,7 +137,23 @@ def set_reps(conn: Connection, set_id: str) -> list[RepDetail]:
         ),
         {"s": set_id},
     )
-    return [RepDetail(*r[:11], faults=tuple(json.loads(r[11]))) for r in rows]
+    return [
+        RepDetail(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            side=r[10],
+            faults=tuple(json.loads(r[11])),
+        )
+        for r in rows
+    ]
 
 
 def last_workout_id(conn: Connection, *, profile_id: str | None = None) -> str | None:
@@ -157,3 +173,16 @@ def best_records(conn: Connection, profile_id: str) -> dict[tuple[str, str], flo
         {"pid": profile_id},
     )
     return {(r[0], r[1]): float(r[2]) for r in rows}
+
+
+def record_candidates(conn: Connection, *, profile_id: str | None = None) -> list[SetSummary]:
+    """One row per distinct (exercise, reps, load, unit), on its first day: all that records need."""
+    where = "deleted_at IS NULL AND achieved_reps > 0"
+    if profile_id is not None:
+        where += " AND profile_id = :pid"
+    sql = (
+        "SELECT exercise, MIN(substr(started_at, 1, 10)), achieved_reps, load, unit "
+        f"FROM sets WHERE {where} GROUP BY exercise, achieved_reps, load, unit"
+    )
+    rows = conn.execute(text(sql), {"pid": profile_id})
+    return [SetSummary(r[0], date.fromisoformat(r[1]), r[2], 0, r[3], r[4]) for r in rows]

@@ -33,6 +33,7 @@ class WorkoutRecorder:
         self, db: Database, profile: str, *, source: str = "live", started_at: str | None = None
     ) -> None:
         self._db = db
+        self._backdated = started_at  # a workout logged after the fact: its sets share its time
         self.profile_id = db.writer.call(lambda c: rec.profile_id_for(c, profile))
         self.workout_id = db.writer.call(
             lambda c: rec.start_workout(c, self.profile_id, source=source, started_at=started_at)
@@ -66,6 +67,7 @@ class WorkoutRecorder:
             target_reps=target_reps,
             load=load,
             unit=unit if load is not None else None,
+            started_at=self._backdated,
         )
         self._set_plan = plan
         self._set_id = self._db.writer.call(lambda c: rec.start_set(c, plan))

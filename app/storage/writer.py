@@ -1,8 +1,8 @@
 """The one thread that writes to the database.
 
 ``DatabaseWriter`` owns one connection and runs submitted functions one after another, each in
-its own transaction: a function that returns has been committed (and, with WAL and
-``synchronous=FULL``, is on disk) before its future resolves. The queue is bounded; every
+its own transaction: a function that returns has been committed (in the WAL, safe from a crash
+of the process) before its future resolves. The queue is bounded; every
 blocking call has a timeout of one second or less, and the loop watches one stop event.
 """
 

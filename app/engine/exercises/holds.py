@@ -15,8 +15,20 @@ def in_hold_posture(track: feat.Track, hold: HoldSpec, gate: GateSpec) -> bool:
     """The last frame of ``track`` shows the hold posture: gated torso and a straight body line."""
     if not gate_mask(track, gate, 0.3)[-1]:
         return False
+    w = track.world[-1]
+    support = max(
+        float(w[feat.landmark_index("elbow", side), 1] - w[feat.landmark_index("shoulder", side), 1])
+        for side in feat.SIDES
+    )
+    if not support >= hold.min_support_m:  # also False for NaN
+        return False
+    # straight from shoulders to ankles, knees included (a plank on the knees is another exercise)
     lines = [
-        feat.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1] for side in feat.SIDES
+        min(
+            feat.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1],
+            feat.side_angle(track, ("hip", "knee", "ankle"), side, world=True)[-1],
+        )
+        for side in feat.SIDES
     ]
     return bool(np.nanmax(lines) >= hold.body_line_min_deg) if np.isfinite(lines).any() else False
 

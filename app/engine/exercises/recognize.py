@@ -88,10 +88,31 @@ def _posture_score(spec: ExerciseSpec, desc: dict[str, float]) -> float:
     return score
 
 
+def _stillness(track: feat.Track, holds: list[tuple[float, float]]) -> float:
+    """1 when the body line (hips, knees) barely moves during the holds, falling as it moves.
+
+    Arms are left out: a forearm plank filmed from changing views moves the shoulder angle
+    estimate more than the person moves."""
+    if not holds:
+        return 0.0
+    inside = np.zeros(len(track), bool)
+    for start, end in holds:
+        inside |= (track.t >= start) & (track.t <= end)
+    part = feat.Track(
+        track.t[inside], track.image[inside], track.world[inside], track.visibility[inside], track.image_size
+    )
+    ranges = [
+        _range(feat.side_angle(part, joints, s, world=True))
+        for name, joints in MOTION_ANGLES.items()
+        if name in ("hip", "knee")
+        for s in feat.SIDES
+    ]
+    return float(np.exp(-((max(ranges) / 40.0) ** 2)))
+
+
 def _motion_score(spec: ExerciseSpec, desc: dict[str, float]) -> float:
-    if spec.movement is None:  # holds: the less movement, the better
-        biggest = max(desc[f"{n}_range"] for n in MOTION_ANGLES)
-        return float(np.exp(-((biggest / 40.0) ** 2)))
+    if spec.movement is None:  # holds: judged by stillness during the holds themselves
+        return 1.0
     primary = spec.movement.primary
     total = max(*(desc[f"{n}_range"] for n in MOTION_ANGLES), 1e-6)
     if primary.kind != "angle":
@@ -113,7 +134,7 @@ def _repetition_score(spec: ExerciseSpec, track: feat.Track) -> tuple[float, int
     if spec.kind == "hold":
         held = sum(e - s for s, e in analyzer.holds)
         span = float(track.t[-1] - track.t[0]) if len(track) > 1 else 1.0
-        return min(1.0, 2.0 * held / max(span, 1e-6)), 0
+        return min(1.0, 2.0 * held / max(span, 1e-6)) * _stillness(track, analyzer.holds), 0
     reps = analyzer.reps
     if not reps:
         return 0.05, 0

@@ -128,6 +128,7 @@ class HoldSpec(_Strict):
     min_hold_s: float = Field(3.0, gt=0)
     max_break_s: float = Field(1.0, ge=0)
     body_line_min_deg: float = Field(140.0, ge=0, le=180)
+    min_support_m: float = Field(0.15, ge=0)  # shoulders above elbows: held up, not lying down
 
 
 class RecognitionRule(_Strict):

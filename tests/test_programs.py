@@ -1,0 +1,166 @@
+"""Programs and progression: hand-worked examples."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.programs.catalog import Equipment, substitute
+from app.programs.commands import replay
+from app.programs.fatigue import Advice, fatigue_signal, velocity_loss
+from app.programs.metrics import (
+    MemberStats,
+    SetSummary,
+    e1rm_brzycki,
+    e1rm_epley,
+    form_over_time,
+    leaderboard,
+    new_records,
+    personal_records,
+    streak,
+    weekly_volume,
+)
+from app.programs.plans import Goal, Level, Plan, PlanRequest, Prescription, make_plan
+from app.programs.progression import Action, ProgressState, advance
+
+BW = frozenset({Equipment.BODYWEIGHT})
+RX = Prescription("squat", sets=3, rep_lo=8, rep_hi=12, rest_s=90, load=20.0, unit="kg")
+
+
+def test_double_progression_adds_load_when_every_set_tops_the_range() -> None:
+    d = advance(ProgressState(RX, best_total=33), [12, 12, 12])
+    assert d.action is Action.ADD_LOAD and d.state.prescription.load == 22.5 and d.state.best_total == 0
+
+
+def test_pounds_go_up_by_five() -> None:
+    rx = Prescription("bench_press", 3, 8, 12, 90, load=135.0, unit="lb")
+    assert advance(ProgressState(rx), [12, 12, 12]).state.prescription.load == 140.0
+
+
+def test_more_reps_keeps_the_load_and_resets_stalls() -> None:
+    d = advance(ProgressState(RX, stalls=2, best_total=30), [12, 11, 10])  # 33 > 30
+    assert d.action is Action.ADD_REPS and d.state.best_total == 33 and d.state.stalls == 0
+    assert d.state.prescription.load == 20.0
+
+
+def test_three_stalls_deload_ten_percent_rounded_to_the_plate() -> None:
+    state = ProgressState(replace_load(RX, 52.5), best_total=30)
+    actions = []
+    for _ in range(3):
+        d = advance(state, [10, 10, 10])  # 30, not better than 30
+        actions.append(d.action)
+        state = d.state
+    assert actions == [Action.STALLED, Action.STALLED, Action.DELOAD]
+    assert state.prescription.load == 45.0  # 52.5 * 0.9 = 47.25 -> 45.0 (multiples of 2.5 below)
+    assert state.stalls == 0
+
+
+def replace_load(rx: Prescription, load: float) -> Prescription:
+    from dataclasses import replace
+
+    return replace(rx, load=load)
+
+
+def test_bodyweight_raises_the_range() -> None:
+    rx = Prescription("push_up", 3, 8, 12, 60)
+    d = advance(ProgressState(rx), [12, 13, 12])
+    assert d.action is Action.RAISE_RANGE and (d.state.prescription.rep_lo, d.state.prescription.rep_hi) == (
+        10,
+        14,
+    )
+
+
+def test_replay_picks_up_the_first_logged_load() -> None:
+    rx = Prescription("squat", 3, 8, 12, 90, unit="kg")
+    d = replay(rx, [([10, 9, 8], 40.0), ([12, 12, 12], 40.0)])
+    assert d is not None and d.action is Action.ADD_LOAD and d.state.prescription.load == 42.5
+
+
+def test_velocity_loss_hand_worked() -> None:
+    speeds = [100.0, 104.0, 98.0, 90.0, 78.0, 70.0]
+    assert velocity_loss(speeds) == pytest.approx(1 - 70 / 104)  # 32.7 % off the fastest
+    assert velocity_loss(speeds[:4]) == pytest.approx(1 - 90 / 104)  # 13.5 %
+    assert fatigue_signal(speeds[:4]).advice is Advice.CONTINUE
+    assert fatigue_signal(speeds[:5]).advice is Advice.NEAR_LIMIT  # 25 %
+    signal = fatigue_signal(speeds, target_reps=8)
+    assert signal.advice is Advice.END_SET and signal.reduce_load
+    assert velocity_loss([50.0]) == 0.0
+
+
+def test_e1rm_hand_worked() -> None:
+    assert e1rm_epley(100, 5) == pytest.approx(116.6667, abs=1e-3)  # 100 * (1 + 5/30)
+    assert e1rm_brzycki(100, 5) == pytest.approx(112.5)  # 100 * 36 / 32
+    assert e1rm_epley(100, 1) == 100
+
+
+def test_streak_counts_until_yesterday() -> None:
+    days = [date(2025, 3, d) for d in (1, 2, 3, 5, 6, 7, 8, 10, 11)]
+    s = streak(days, today=date(2025, 3, 12))
+    assert (s.current, s.longest) == (2, 4)
+    assert streak(days, today=date(2025, 3, 13)).current == 0
+
+
+def test_weekly_volume_converts_pounds() -> None:
+    sets = [
+        SetSummary("squat", date(2025, 3, 3), 10, 10, 20.0, "kg"),  # Monday: 200 kg
+        SetSummary("squat", date(2025, 3, 9), 10, 8, 100.0, "lb"),  # Sunday, same week: 453.59 kg
+        SetSummary("push_up", date(2025, 3, 10), 20, 20),  # next Monday, bodyweight: reps only
+    ]
+    weeks = weekly_volume(sets)
+    assert [(w.week, w.reps, w.volume_kg) for w in weeks] == [
+        (date(2025, 3, 3), 20, 653.592),
+        (date(2025, 3, 10), 20, 0.0),
+    ]
+
+
+def test_personal_records_and_new_records() -> None:
+    sets = [
+        SetSummary("squat", date(2025, 1, 1), 5, 5, 100.0, "kg"),
+        SetSummary("squat", date(2025, 1, 2), 8, 8, 90.0, "kg"),
+    ]
+    best = personal_records(sets)
+    assert best["squat", "max_reps"].value == 8
+    assert best["squat", "max_load"].value == 100
+    assert best["squat", "e1rm_epley"].value == 116.67  # 100x5 (116.67) beats 90x8 (114.0)
+    found = new_records(
+        {k: r.value for k, r in best.items()}, SetSummary("squat", date(2025, 1, 3), 3, 3, 110.0, "kg")
+    )
+    assert {r.kind for r in found} == {"max_load", "e1rm_epley", "e1rm_brzycki"}  # 121.0 and 121.94
+
+
+def test_form_over_time() -> None:
+    sets = [SetSummary("squat", date(2025, 1, 1), 10, 5), SetSummary("squat", date(2025, 1, 1), 10, 10)]
+    assert form_over_time(sets) == {"squat": [(date(2025, 1, 1), 0.75)]}
+
+
+def test_leaderboard_ranks_and_ties() -> None:
+    members = [
+        MemberStats("ann", reps=100, clean_reps=90, volume_kg=1000, streak=3),
+        MemberStats("bob", reps=120, clean_reps=60, volume_kg=500, streak=3),
+        MemberStats("cy", reps=100, clean_reps=100, volume_kg=0, streak=9),
+    ]
+    assert [(r, m.name) for r, m in leaderboard(members, by="reps")] == [(1, "bob"), (2, "ann"), (2, "cy")]
+    # form-weighted: ann 90 + 5 = 95, bob 60 + 30 = 90, cy 100
+    assert [m.name for _, m in leaderboard(members, by="form")] == ["cy", "ann", "bob"]
+    assert [(r, m.name) for r, m in leaderboard(members, by="streak")] == [(1, "cy"), (2, "ann"), (2, "bob")]
+    with pytest.raises(ValueError):
+        leaderboard(members, by="charisma")
+
+
+def test_plans_follow_goal_level_equipment_and_days() -> None:
+    plan = make_plan(PlanRequest(Goal.STRENGTH, Level.ADVANCED, frozenset({Equipment.BARBELL}), 4))
+    assert [d.name for d in plan.days] == ["Day 1: Lower", "Day 2: Upper", "Day 3: Lower", "Day 4: Upper"]
+    squat = plan.days[0].items[0]
+    assert (squat.exercise, squat.sets, squat.rep_lo, squat.rep_hi, squat.unit) == ("squat", 6, 3, 6, "kg")
+    home = make_plan(PlanRequest(Goal.ENDURANCE, Level.BEGINNER, BW, 3))
+    exercises = {p.exercise for d in home.days for p in d.items}
+    assert "bench_press" not in exercises and "push_up" in exercises
+    assert any("no pull exercise" in n for n in home.notes)
+    assert Plan.from_json(home.to_json()) == home
+
+
+def test_substitutions() -> None:
+    assert substitute("bench_press", BW) == "push_up"
+    assert substitute("bench_press", frozenset({Equipment.DUMBBELLS})) == "bench_press"
+    assert substitute("pull_up", BW) is None

@@ -1,0 +1,99 @@
+"""Reports and exports: a PDF that renders, CSV with documented columns, JSON that meets its schema."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from app.engine.events import RepDetail
+from app.reports.data import gather, period_bounds
+from app.reports.export import SCHEMA_PATH, export_data, validate, write_csv
+from app.reports.pdf import write_pdf
+from app.storage import open_database
+from app.storage.recorder import WorkoutRecorder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fill(tmp_path: Path, days: int = 10) -> None:
+    db = open_database(tmp_path)
+    start = datetime.now(UTC) - timedelta(days=days - 1)
+    for d in range(days):
+        at = (start + timedelta(days=d)).isoformat()
+        r = WorkoutRecorder(db, "ann", started_at=at)
+        for ex, load in (("squat", 40.0 + d), ("push_up", None)):
+            for _ in range(2):
+                r.start_set(ex, load=load, unit="kg", target_reps=8)
+                for i in range(1, 9 + d % 3):
+                    speed = 100.0 - 6 * i
+                    r.rep(RepDetail(i, 0, 1, 2, 1.0 + 0.05 * i, 0.2, 0.8 + 0.05 * i, 85.0 + i, speed, 150.0,
+                                    faults=("knees_in",) if i % 4 == 0 else ()))  # fmt: skip
+                r.finish_set()
+        r.finish()
+    db.close()
+
+
+def test_pdf_report_of_the_last_workout_and_a_month(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with open_database(tmp_path) as db, db.read() as conn:
+        last = gather(conn)
+        month = gather(conn, period="month")
+    assert len(last.workouts) == 1 and len(last.sets) == 4 and last.sets[0].reps[0].index == 1
+    assert {r.kind for r in last.records} >= {"max_reps", "e1rm_epley"}
+    for data, paper in ((last, "a4"), (month, "letter")):
+        out = write_pdf(data, tmp_path / f"{paper}.pdf", paper=paper)
+        assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 5000
+
+
+def test_period_bounds() -> None:
+    from datetime import date
+
+    assert period_bounds("week", date(2025, 3, 13)) == (date(2025, 3, 10), date(2025, 3, 17))
+    assert period_bounds("month", date(2025, 12, 31)) == (date(2025, 12, 1), date(2026, 1, 1))
+
+
+def test_json_export_matches_the_published_schema(tmp_path: Path) -> None:
+    fill(tmp_path, days=2)
+    with open_database(tmp_path) as db, db.read() as conn:
+        doc = export_data(conn)
+    validate(doc)
+    assert len(doc["workouts"]) == 2 and len(doc["reps"]) == sum(s["achieved_reps"] for s in doc["sets"])
+    schema = json.loads(SCHEMA_PATH.read_text())
+    assert set(doc["reps"][0]) == set(schema["$defs"]["rep"]["properties"])
+    doc["reps"][0]["rom_deg"] = "wide"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc)
+
+
+def test_csv_export_has_the_documented_columns(tmp_path: Path) -> None:
+    fill(tmp_path, days=1)
+    with open_database(tmp_path) as db, db.read() as conn:
+        doc = export_data(conn)
+    write_csv(doc, tmp_path / "csv")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for table, key in (("workouts", "workout"), ("sets", "set"), ("reps", "rep")):
+        with (tmp_path / "csv" / f"{table}.csv").open() as fh:
+            header = next(csv.reader(fh))
+        assert header == list(schema["$defs"][key]["properties"])
+
+
+def test_cli_report_and_export(tmp_path: Path) -> None:
+    fill(tmp_path, days=3)
+    env = {**os.environ, "SPOTTER_DATA_DIR": str(tmp_path)}
+    run = [sys.executable, "-m", "app.cli"]
+    out = subprocess.run([*run, "report", "--last", "--pdf", str(tmp_path / "r.pdf")], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=60, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    out = subprocess.run([*run, "export", "--format", "json"], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=60, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    validate(json.loads(out.stdout))
