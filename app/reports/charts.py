@@ -6,6 +6,7 @@ and value labels, so nothing depends on colour.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -61,6 +62,17 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, y_l
     return d
 
 
+def _whole_number_x_axis(plot: LinePlot, xs: Sequence[float]) -> None:
+    """Reps and days are whole numbers: ticks on integers, and a visible span for a single day."""
+    lo, hi = math.floor(min(xs)), math.ceil(max(xs))
+    if hi - lo < 2:
+        lo, hi = lo - 1, hi + 1
+    step = max(1, math.ceil((hi - lo) / 10))
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = lo, hi
+    plot.xValueAxis.valueSteps = list(range(lo, hi + 1, step))
+    plot.xValueAxis.labelTextFormat = "%d"
+
+
 def line_chart(
     title: str,
     series: Mapping[str, Sequence[tuple[float, float]]],
@@ -78,6 +90,7 @@ def line_chart(
     plot.x, plot.y, plot.width, plot.height = 45, 30, WIDTH - 170, HEIGHT - 60
     plot.data = [list(v) for v in series.values()]
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 7
+    _whole_number_x_axis(plot, [x for points in series.values() for x, _ in points])
     plot.yValueAxis.valueMin = 0
     if y_max is not None:
         plot.yValueAxis.valueMax = y_max
