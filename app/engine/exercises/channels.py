@@ -22,6 +22,8 @@ from .spec import ExerciseSpec, SignalSpec
 QUALITY_WINDOW_S = 8.0
 #: A signal replaces the active one only when it is this much cleaner (hysteresis).
 SWITCH_MARGIN = 1.3
+#: A posture outside the exercise's for this long abandons the rep in progress, seconds.
+WRONG_POSTURE_S = 0.1
 #: How often the active signal is re-evaluated, seconds.
 REVIEW_EVERY_S = 0.5
 
@@ -67,6 +69,7 @@ class ChannelSet:
         ]
         self.active = 0
         self._next_review = 0.0
+        self._wrong_posture_since: float | None = None
 
     def update(self, track: feat.Track | None, t: float) -> list[tuple[Channel, RepCandidate]]:
         """Feed one frame (a one-frame track, or None); returns reps completed on the active signal."""
@@ -114,10 +117,15 @@ class ChannelSet:
         spec = self._spec
         if not posture_mask(track, spec.gate)[-1]:
             # out of the exercise's posture (bending over to pick something up during a set of
-            # squats): a rep in progress is abandoned, not bridged like a moment of bad visibility
-            for channel in self.channels:
-                channel.counter.reset()
+            # squats): a rep in progress is abandoned, not bridged like a moment of bad visibility;
+            # a single odd frame is only a missing sample
+            if self._wrong_posture_since is None:
+                self._wrong_posture_since = float(track.t[-1])
+            if float(track.t[-1]) - self._wrong_posture_since >= WRONG_POSTURE_S:
+                for channel in self.channels:
+                    channel.counter.reset()
             return [float("nan")] * len(self.channels)
+        self._wrong_posture_since = None
         gate = gate_mask(track, spec.gate, spec.counting.min_visibility)
         per_signal: dict[int, SideSignals] = {}
         out: list[float] = []
