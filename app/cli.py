@@ -63,7 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("exercises", help="list the exercises Spotter knows")
     _add_storage_parsers(sub)
+    _add_voice_parsers(sub)
     return parser
+
+
+def _add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("say", help="speak a line with the coach's voice (to a WAV file or the speaker)")
+    p.add_argument("text")
+    p.add_argument("--out", type=Path, help="write a WAV file instead of playing it")
+    p.add_argument("--engine", choices=("auto", "piper", "espeak"), default="auto")
+
+    p = sub.add_parser("listen", help="recognise a voice command (from a WAV file or the microphone)")
+    p.add_argument("--wav", type=Path, help="a recording (default: listen on the microphone)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per utterance")
+    p.add_argument("--vosk-model", type=Path, help="use Vosk with this model folder instead of PocketSphinx")
+    p.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')
 
 
 def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,6 +124,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         estimator.close()
         if progress is not None:
             progress(-1, -1)
+    if result.truncated:
+        print(
+            f"spotter: warning: only {result.decoded_frames} of {result.info.frames} frames could be decoded "
+            "(the file is truncated or damaged); the counts cover the readable part.",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -277,6 +297,18 @@ def cmd_exercises(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_say(args: argparse.Namespace) -> int:
+    from app.voice.commands import say_command
+
+    return say_command(args)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from app.voice.commands import listen_command
+
+    return listen_command(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "analyze": cmd_analyze,
     "live": cmd_live,
@@ -286,11 +318,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "program": cmd_program,
     "report": cmd_report,
     "export": cmd_export,
+    "say": cmd_say,
+    "listen": cmd_listen,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # our own messages say what failed
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg quiet: a damaged file is reported once
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

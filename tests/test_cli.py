@@ -88,3 +88,14 @@ def test_broken_model_file_says_how_to_fix(tmp_path: Path) -> None:
                          env=env, timeout=120, check=False)  # fmt: skip
     line = _error_line(out)
     assert "pose_landmark_full.tflite is corrupt" in line and "spotter models ensure" in line
+
+
+def test_truncated_video_is_counted_as_far_as_readable_with_a_warning(tmp_path: Path) -> None:
+    data = clip("squat_10.mp4").read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    out = spotter("analyze", str(cut), "--exercise", "squat", "--json")
+    assert out.returncode == 0, out.stderr
+    json.loads(out.stdout)
+    warnings = [ln for ln in out.stderr.splitlines() if ln.startswith("spotter: warning:")]
+    assert len(warnings) == 1 and "truncated or damaged" in warnings[0]

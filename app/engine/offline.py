@@ -53,6 +53,7 @@ class PoseTrack:
     times: list[float] = field(default_factory=list)
     poses: list[Pose | None] = field(default_factory=list)
     image_size: tuple[int, int] = (0, 0)
+    decoded_frames: int = 0  # frames the decoder delivered (short of the header's count if truncated)
 
     def to_track(self) -> Track:
         return Track.from_poses(self.times, self.poses, self.image_size)
@@ -65,10 +66,16 @@ class AnalysisResult:
     exercise_confidence: float
     analyzer: ExerciseAnalyzer
     frames_analysed: int
+    decoded_frames: int
     wall_s: float
     backend: str
     model: str
     stage_ms: dict[str, float]
+
+    @property
+    def truncated(self) -> bool:
+        """Fewer frames decoded than the file announces (allowing the last stride of frames)."""
+        return self.decoded_frames < 0.95 * self.info.frames - 2
 
     def to_json(self) -> dict[str, object]:
         reps = [
@@ -202,6 +209,7 @@ def estimate_track(
         track.times.append(t)
         track.poses.append(pose)
         count += 1
+        track.decoded_frames = index + 1
         if progress is not None:
             progress(index + 1, info.frames)
     if count == 0:
@@ -252,6 +260,7 @@ def analyze_video(
         exercise_confidence=confidence,
         analyzer=analyzer,
         frames_analysed=len(track.times),
+        decoded_frames=track.decoded_frames,
         wall_s=time.perf_counter() - start,
         backend=estimator.name.split("/")[0],
         model=model or estimator.name.split("/")[-1],
