@@ -53,17 +53,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "triceps_pushdown": ("tricep pushdowns",),
 }
 
-# Out-of-grammar absorber: common short words, none of them part of a command. A non-command
-# ("my phone is ringing", "turn the music on") decodes to these and is rejected.
-GARBAGE_WORDS = (
-    "a i the my you we it is was are be do did have has had what that this there here "
-    "phone ring ringing call music song play turn on off up now today tomorrow yes no okay "
-    "yeah hey hi hello good great nice thanks thank please sorry well so oh um uh like "
-    "just really very much more time go get got let us me him her they them she he "
-    "want need think know see look right left where when why who how about with from "
-    "in at by of if but or not can will would could should dinner lunch water drink "
-    "door dog cat car work home friend mom dad baby game watch tv movie text message "
-    "weather rain sun hot cold tired hungry fun love day night week year man guy lot "
+# Out-of-grammar absorber (optional, see ``jsgf(garbage=...)``): common short words, none of them part
+# of a command. A non-command ("my phone is ringing") decodes to these and parses to no intent.
+GARBAGE_WORDS = (  # noqa: SIM905  (a word list reads better as text)
+    "a i the my you we it is was are be do did have has had what that this there here phone ring "
+    "ringing call music song play turn on off up now today tomorrow yes no okay yeah hey hi hello "
+    "good great nice thanks thank please sorry well so oh um uh like just really very much more "
+    "time go get got let us me him her they them she he want need think know see look right left "
+    "where when why who how about with from in at by of if but or not can will would could should "
+    "dinner lunch water drink door dog cat car work home friend mom dad baby game watch tv movie "
+    "text message weather rain sun hot cold tired hungry fun love day night week year man guy lot "
     "back down over out way new old big small two three four five six ten"
 ).split()
 

@@ -107,7 +107,7 @@ def _slots(intent: str, phrase: str, match: re.Match[str]) -> dict[str, SlotValu
             value = parse_number(groups["number"].split())
             if value is None or value <= 0:
                 return None
-            slots["seconds"] = int(round(value * TIME_UNIT_WORDS[groups["time_unit"]]))
+            slots["seconds"] = round(value * TIME_UNIT_WORDS[groups["time_unit"]])
     elif intent == "log_weight":
         value = parse_number(groups["number"].split())
         if value is None or value <= 0:

@@ -1,0 +1,81 @@
+"""``spotter say`` and ``spotter listen`` (imported lazily by ``app.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+
+from app.errors import SpeechError
+from app.voice.audio import Audio, read_wav, to_pcm16, write_wav
+from app.voice.intents import NONE, Intent
+
+log = logging.getLogger(__name__)
+
+
+def say_command(args: argparse.Namespace) -> int:
+    from app.voice.playback import open_output
+    from app.voice.tts import create_synthesizer
+
+    synthesizer = create_synthesizer(args.engine)
+    audio = synthesizer.synthesize(args.text)
+    if args.out is not None:
+        write_wav(args.out, audio)
+        return 0
+    output = open_output()
+    output.play(audio, threading.Event())
+    if not output.audible:
+        print(args.text)  # the caption stands in for the missing speaker
+    return 0
+
+
+def _listener(args: argparse.Namespace) -> object:
+    from app.voice.listener import CommandListener
+    from app.voice.recognizer import create_recognizer
+    from app.voice.vad import SileroVad
+
+    recognizer = create_recognizer(vosk_model=args.vosk_model)
+    return CommandListener(recognizer, SileroVad(), wake_word=args.wake_word)
+
+
+def _show(intent: Intent, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(intent.to_json()), flush=True)
+    elif intent.rejected:
+        print(f"(not a command: {intent.text!r}, confidence {intent.confidence:.2f})", flush=True)
+    else:
+        slots = " ".join(f"{k}={v}" for k, v in intent.slots.items())
+        print(f"{intent.name} {slots}".rstrip() + f"  ({intent.text!r}, {intent.confidence:.2f})", flush=True)
+
+
+def listen_command(args: argparse.Namespace) -> int:
+    from app.voice.listener import CommandListener, Heard, MicrophoneListener
+    from app.voice.recognizer import SAMPLE_RATE
+
+    listener = _listener(args)
+    assert isinstance(listener, CommandListener)
+    if args.wav is not None:
+        audio = read_wav(args.wav)
+        pcm = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)
+        heard = listener.process(pcm)
+        accepted = [h.intent for h in heard if not h.intent.rejected]
+        result = accepted[0] if accepted else (heard[-1].intent if heard else Intent(NONE))
+        _show(result, args.json)
+        return 0
+
+    def on_heard(h: Heard) -> None:
+        _show(h.intent, args.json)
+
+    try:
+        mic = MicrophoneListener(listener, on_heard)
+    except OSError as exc:
+        raise SpeechError(f"No microphone: PortAudio is unavailable ({exc})") from exc
+    mic.start()
+    stop = threading.Event()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        mic.stop()
+    return 0

@@ -1,0 +1,164 @@
+"""Microphone -> VAD -> recogniser -> intents. ``CommandListener`` is the pure-ish step function (audio
+chunks in, intents out); ``MicrophoneListener`` is its thread around a sounddevice input stream."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from app.voice.intents import NONE, Intent, parse_intent
+from app.voice.recognizer import SAMPLE_RATE, SpeechRecognizer
+from app.voice.vad import CHUNK, Boundary, SegmenterConfig, UtteranceSegmenter, VoiceActivityDetector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One decided utterance: the intent, and when the decision was made."""
+
+    intent: Intent
+    start_s: float  # audio time of the utterance's start (stream seconds)
+    end_s: float  # audio time at which the segmenter closed it
+    decode_ms: float  # wall time spent after the last chunk to reach the decision
+
+
+class CommandListener:
+    """Feeds 512-sample chunks of 16 kHz int16 audio; returns a ``Heard`` when an utterance ends.
+
+    ``wake_word``: only utterances that start with "coach" are commands. ``push_to_talk``: the VAD
+    still segments, but audio counts only while ``talking`` is set (``press``/``release``).
+    """
+
+    def __init__(
+        self,
+        recognizer: SpeechRecognizer,
+        vad: VoiceActivityDetector,
+        *,
+        min_confidence: float = 0.5,
+        wake_word: bool = False,
+        segmenter: SegmenterConfig | None = None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.vad = vad
+        self.min_confidence = min_confidence
+        self.wake_word = wake_word
+        self.push_to_talk = False
+        self._talking = threading.Event()
+        self._segmenter = UtteranceSegmenter(segmenter)
+        self._samples = 0
+        self._start_s = 0.0
+
+    def reset(self) -> None:
+        self._segmenter = UtteranceSegmenter(self._segmenter.config)
+        self._samples = 0
+        self.vad.reset()
+
+    def press(self) -> None:
+        self.push_to_talk = True
+        self._talking.set()
+
+    def release(self) -> None:
+        self._talking.clear()
+
+    def step(self, chunk: npt.NDArray[np.int16]) -> Heard | None:
+        if len(chunk) != CHUNK:
+            raise ValueError(f"chunks must be {CHUNK} samples")
+        self._samples += CHUNK
+        if self.push_to_talk and not self._talking.is_set() and not self._segmenter.in_speech:
+            return None
+        probability = self.vad.speech_probability(chunk)
+        boundary = self._segmenter.step(chunk, probability)
+        if boundary is Boundary.STARTED:
+            self._start_s = self._samples / SAMPLE_RATE
+            self.recognizer.start()
+            for pre in self._segmenter.preroll:
+                self.recognizer.feed(pre)
+            self.recognizer.feed(chunk)
+        elif boundary is Boundary.CONTINUES:
+            self.recognizer.feed(chunk)
+        elif boundary is Boundary.ENDED:
+            t0 = time.perf_counter()
+            self.recognizer.feed(chunk)
+            intent = self._decide(too_long=self._segmenter.too_long)
+            decode_ms = (time.perf_counter() - t0) * 1000
+            self.vad.reset()
+            return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms)
+        return None
+
+    def _decide(self, *, too_long: bool) -> Intent:
+        result = self.recognizer.finish()
+        intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
+        if too_long or result.confidence < self.min_confidence:
+            return Intent(NONE, text=intent.text, confidence=result.confidence)
+        return intent
+
+    def flush(self) -> Heard | None:
+        """End of input: decide an utterance still open."""
+        if not self._segmenter.in_speech:
+            return None
+        t0 = time.perf_counter()
+        self._segmenter = UtteranceSegmenter(self._segmenter.config)
+        intent = self._decide(too_long=False)
+        return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, (time.perf_counter() - t0) * 1000)
+
+    def process(self, pcm: npt.NDArray[np.int16]) -> list[Heard]:
+        """A whole recording, chunk by chunk (the tail is padded with silence), from stream time 0."""
+        self.reset()
+        pad = (-len(pcm)) % CHUNK
+        pcm = np.concatenate([pcm, np.zeros(pad, np.int16)])
+        out = [h for i in range(0, len(pcm), CHUNK) if (h := self.step(pcm[i : i + CHUNK])) is not None]
+        tail = self.flush()
+        return [*out, tail] if tail is not None else out
+
+
+class MicrophoneListener:
+    """The ``listen`` thread: a sounddevice input stream feeds a bounded queue; the thread steps the
+    listener and hands every accepted intent to ``on_intent``. Raises ``OSError`` without PortAudio."""
+
+    def __init__(self, listener: CommandListener, on_intent: Callable[[Heard], None]) -> None:
+        import sounddevice  # raises OSError when libportaudio is missing
+
+        self._sd = sounddevice
+        self._listener = listener
+        self._on_intent = on_intent
+        self._chunks: queue.Queue[npt.NDArray[np.int16]] = queue.Queue(maxsize=64)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listen", daemon=True)
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+    def _callback(self, data: npt.NDArray[np.int16], _frames: int, _time: object, _status: object) -> None:
+        try:
+            self._chunks.put_nowait(data[:, 0].copy())
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        try:
+            with self._sd.InputStream(
+                samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=CHUNK, callback=self._callback
+            ):
+                while not self._stop.is_set():
+                    try:
+                        chunk = self._chunks.get(timeout=0.5)
+                    except queue.Empty:
+                        continue
+                    heard = self._listener.step(chunk)
+                    if heard is not None and not heard.intent.rejected:
+                        self._on_intent(heard)
+        except Exception:
+            log.exception("The microphone listener stopped")

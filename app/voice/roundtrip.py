@@ -1,0 +1,269 @@
+"""Round-trip measurement: synthesized commands (several voices, speeds, noises) -> listener -> intents.
+
+Shared by ``bench/voice.py`` (the full grid) and the tests (a representative subset).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.voice.audio import Audio, Samples, resample, to_pcm16
+from app.voice.intents import NONE, SlotValue
+from app.voice.listener import CommandListener
+from app.voice.recognizer import SAMPLE_RATE
+from app.voice.tts import SpeechSynthesizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    text: str
+    intent: str
+    slots: dict[str, SlotValue] = field(default_factory=dict)
+
+
+COMMAND_CASES: tuple[Case, ...] = (
+    Case("pause", "pause"),
+    Case("pause the workout", "pause"),
+    Case("hold on", "pause"),
+    Case("resume", "resume"),
+    Case("continue", "resume"),
+    Case("keep going", "resume"),
+    Case("next set", "next_set"),
+    Case("next exercise", "skip_exercise"),
+    Case("skip this exercise", "skip_exercise"),
+    Case("end workout", "end_workout"),
+    Case("stop the workout", "end_workout"),
+    Case("how many reps left", "reps_left"),
+    Case("swap squats for lunges", "swap_exercise", {"from": "squat", "to": "lunge"}),
+    Case("replace push ups with squats", "swap_exercise", {"from": "push_up", "to": "squat"}),
+    Case("switch to lunges", "swap_exercise", {"to": "lunge"}),
+    Case("switch to deadlifts", "swap_exercise", {"to": "deadlift"}),
+    Case("start rest", "rest"),
+    Case("rest for sixty seconds", "rest", {"seconds": 60}),
+    Case("rest for ninety seconds", "rest", {"seconds": 90}),
+    Case("repeat that", "repeat"),
+    Case("louder", "volume", {"direction": "up"}),
+    Case("quieter", "volume", {"direction": "down"}),
+    Case("mute", "mute"),
+    Case("unmute", "unmute"),
+    Case("log twenty kilos", "log_weight", {"value": 20, "unit": "kg"}),
+    Case("log one hundred thirty five pounds", "log_weight", {"value": 135, "unit": "lb"}),
+    Case("log sixty two kilos", "log_weight", {"value": 62, "unit": "kg"}),
+    Case("coach, pause", "pause"),
+)
+
+NON_COMMANDS: tuple[str, ...] = (
+    "my phone is ringing",
+    "can you pass me the water bottle",
+    "I think it's going to rain later",
+    "let's get pizza after this",
+    "turn the music up a bit",
+    "where did you put my keys",
+    "that song is really good",
+    "did you watch the game last night",
+    "hang on, I need to tie my shoe",
+    "what time is it",
+    "I'm so tired today",
+    "the dog wants to go outside",
+    "this gym is really crowded",
+    "tell me about your weekend",
+    "I'll call you back in five minutes",
+    "we should leave at six",
+    "somebody is at the door",
+    "how was your day at work",
+    "I forgot my headphones",
+    "the weather is lovely",
+)
+
+BABBLE_TEXTS: tuple[str, ...] = (
+    "So I told him we would meet at the station around noon.",
+    "Honestly the new season of that show was better than I expected.",
+    "She bought three tickets but only two of us could actually go.",
+    "The restaurant on the corner closes early on Sundays.",
+)
+
+
+def trim(samples: Samples, *, floor_db: float = -40.0) -> Samples:
+    """Drop leading and trailing near-silence (below ``floor_db`` of the peak)."""
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    loud = np.flatnonzero(np.abs(samples) > peak * 10 ** (floor_db / 20))
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
+
+
+def to_16k(audio: Audio) -> Samples:
+    return trim(resample(audio.samples, audio.rate, SAMPLE_RATE))
+
+
+def white_noise(n: int, rng: np.random.Generator) -> Samples:
+    return rng.standard_normal(n).astype(np.float32)
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> Samples:
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    return np.asarray(np.fft.irfft(spectrum / np.sqrt(f), n), dtype=np.float32)
+
+
+def babble_noise(n: int, rng: np.random.Generator, voices: Sequence[Samples]) -> Samples:
+    """Several overlapping talkers (synthesized non-command speech), each looped at a random offset."""
+    out = np.zeros(n, np.float32)
+    for v in voices:
+        reps = np.tile(v, n // max(len(v), 1) + 2)
+        start = int(rng.integers(0, len(v)))
+        out += reps[start : start + n] / (np.std(v) + 1e-9)
+    return out
+
+
+def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
+    """Speech plus noise scaled to ``snr_db`` (power of the speech over the noise's)."""
+    p_speech = float(np.mean(np.square(speech))) + 1e-12
+    p_noise = float(np.mean(np.square(noise))) + 1e-12
+    return np.asarray(noise * np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10))), dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    noise: str  # "clean", "white", "pink", "babble"
+    snr_db: float = float("inf")
+
+    def __str__(self) -> str:
+        return self.noise if self.noise == "clean" else f"{self.noise}@{self.snr_db:g}dB"
+
+
+@dataclass(slots=True)
+class Outcome:
+    voice: str
+    condition: str
+    text: str
+    expected: str
+    got: str
+    slots_ok: bool
+    heard_text: str
+    latency_ms: float  # end of speech -> decision
+
+    @property
+    def correct(self) -> bool:
+        return self.got == self.expected and self.slots_ok
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    voice: str
+    condition: Condition
+    case: Case
+
+
+def run_trial(
+    listener: CommandListener,
+    speech: Samples,
+    trial: Trial,
+    noise: Callable[[int], Samples] | None,
+    *,
+    lead_s: float = 0.6,
+    tail_s: float = 0.7,
+) -> Outcome:
+    lead, tail = int(lead_s * SAMPLE_RATE), int(tail_s * SAMPLE_RATE)
+    speech = speech / (np.max(np.abs(speech)) + 1e-9) * 0.3
+    signal = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(tail, np.float32)])
+    if noise is not None:
+        signal = signal + mix(speech, noise(len(signal)), trial.condition.snr_db)
+    heard = listener.process(to_pcm16(np.asarray(signal, dtype=np.float32)))
+    end_s = (lead + len(speech)) / SAMPLE_RATE
+    accepted = [h for h in heard if not h.intent.rejected]
+    pick = accepted[-1] if accepted else (heard[-1] if heard else None)
+    got = NONE if len(accepted) != 1 else accepted[0].intent.name
+    slots_ok = got == NONE or (pick is not None and pick.intent.slots == trial.case.slots)
+    latency = (pick.end_s - end_s) * 1000 + pick.decode_ms if pick is not None else float("nan")
+    return Outcome(
+        trial.voice,
+        str(trial.condition),
+        trial.case.text,
+        trial.case.intent,
+        got,
+        slots_ok,
+        pick.intent.text if pick is not None else "",
+        latency,
+    )
+
+
+def evaluate(
+    listener: CommandListener,
+    voices: Mapping[str, SpeechSynthesizer],
+    cases: Iterable[Case],
+    conditions: Sequence[Condition],
+    *,
+    seed: int = 7,
+) -> list[Outcome]:
+    rng = np.random.default_rng(seed)
+    cases = list(cases)
+    babble_voices: list[Samples] = []
+    outcomes: list[Outcome] = []
+    for voice_name, synth in voices.items():
+        if any(c.noise == "babble" for c in conditions) and not babble_voices:
+            babble_voices = [to_16k(synth.synthesize(t)) for t in BABBLE_TEXTS]
+        for case in cases:
+            speech = to_16k(synth.synthesize(case.text))
+            for condition in conditions:
+                noise = _noise_source(condition.noise, rng, babble_voices)
+                outcome = run_trial(listener, speech, Trial(voice_name, condition, case), noise)
+                log.debug("%s", outcome)
+                outcomes.append(outcome)
+    return outcomes
+
+
+def _noise_source(
+    kind: str, rng: np.random.Generator, babble: Sequence[Samples]
+) -> Callable[[int], Samples] | None:
+    if kind == "clean":
+        return None
+    if kind == "white":
+        return lambda n: white_noise(n, rng)
+    if kind == "pink":
+        return lambda n: pink_noise(n, rng)
+    if kind == "babble":
+        return lambda n: babble_noise(n, rng, babble)
+    raise ValueError(f"unknown noise {kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    commands: int
+    commands_right: int
+    non_commands: int
+    false_triggers: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.commands_right / self.commands if self.commands else 0.0
+
+    @property
+    def false_trigger_rate(self) -> float:
+        return self.false_triggers / self.non_commands if self.non_commands else 0.0
+
+
+def summarize(outcomes: Sequence[Outcome]) -> Summary:
+    commands = [o for o in outcomes if o.expected != NONE]
+    others = [o for o in outcomes if o.expected == NONE]
+    latencies = [o.latency_ms for o in commands if o.correct and np.isfinite(o.latency_ms)]
+    p50, p95 = np.percentile(latencies, [50, 95]) if latencies else (np.nan, np.nan)
+    return Summary(
+        len(commands),
+        sum(o.correct for o in commands),
+        len(others),
+        sum(o.got != NONE for o in others),
+        float(p50),
+        float(p95),
+    )
+
+
+def non_command_cases() -> list[Case]:
+    return [Case(t, NONE) for t in NON_COMMANDS]
