@@ -162,7 +162,7 @@ class LivePipeline:
         for thread in self._threads:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]
-        if alive:
+        if alive and self._stop.is_set():  # waiting on a running pipeline is normal; a stuck stop is not
             log.warning("Pipeline threads still running after %s s: %s", timeout, ", ".join(alive))
         return not alive
 

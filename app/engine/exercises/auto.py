@@ -1,0 +1,115 @@
+"""Live counting when the exercise is not given: recognise it from a window of poses, then count.
+
+Until the exercise is known, poses are kept (about 10 per second, at most a minute). Every couple of
+seconds the window is ranked by ``recognize.rank_exercises`` on an executor, so the inference
+thread never waits for it. Once one exercise leads with enough confidence and at least two reps of
+evidence, an ``ExerciseAnalyzer`` for it replays the kept poses (no rep before the decision is lost)
+and takes over the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+
+from app.engine.events import Event, ExerciseRecognized
+from app.engine.pose.types import Pose
+
+from .analyzer import ExerciseAnalyzer
+from .features import Track
+from .recognize import Candidate, rank_exercises
+from .spec import get_spec
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two recognitions of the window.
+RECOGNIZE_EVERY_S = 2.0
+#: Poses kept per second while the exercise is unknown.
+KEEP_HZ = 10.0
+#: At most this many seconds of poses are kept.
+WINDOW_S = 60.0
+
+
+class AutoExerciseAnalyzer:
+    """An ``Analyzer`` that first finds out which exercise it is watching."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        min_confidence: float = 0.4,
+        min_reps: int = 2,
+        rank: Callable[[Track], list[Candidate]] = rank_exercises,
+    ) -> None:
+        self._executor = executor
+        self._min_confidence = min_confidence
+        self._min_reps = min_reps
+        self._rank = rank
+        self._kept: deque[tuple[float, Pose | None]] = deque()
+        self._image_size = (1, 1)
+        self._next_try = RECOGNIZE_EVERY_S
+        self._pending: Future[list[Candidate]] | None = None
+        self.analyzer: ExerciseAnalyzer | None = None
+        self.confidence = 0.0
+
+    @property
+    def exercise(self) -> str | None:
+        return self.analyzer.spec.id if self.analyzer is not None else None
+
+    def update(self, pose: Pose | None, t: float) -> list[Event]:
+        if self.analyzer is not None:
+            return self.analyzer.update(pose, t)
+        self._keep(pose, t)
+        if self._pending is not None and self._pending.done():
+            events = self._decide(self._pending.result(), t)
+            self._pending = None
+            if events:
+                return events
+        if self._pending is None and t >= self._next_try and len(self._kept) >= 10:
+            self._next_try = t + RECOGNIZE_EVERY_S
+            self._pending = self._executor.submit(self._rank, self._window())
+        return []
+
+    def finish(self, t: float) -> list[Event]:
+        events: list[Event] = []
+        if self.analyzer is None and len(self._kept) >= 10:
+            events = self._decide(self._rank(self._window()), t, final=True)
+        if self.analyzer is not None:
+            events += self.analyzer.finish(t)
+        return events
+
+    def _keep(self, pose: Pose | None, t: float) -> None:
+        if pose is not None:
+            self._image_size = pose.image_size
+        if self._kept and t - self._kept[-1][0] < 1.0 / KEEP_HZ:
+            return
+        self._kept.append((t, pose))
+        while self._kept and t - self._kept[0][0] > WINDOW_S:
+            self._kept.popleft()
+
+    def _window(self) -> Track:
+        times = [t for t, _ in self._kept]
+        poses = [p for _, p in self._kept]
+        return Track.from_poses(times, poses, self._image_size)
+
+    def _decide(self, ranked: list[Candidate], t: float, *, final: bool = False) -> list[Event]:
+        total = sum(c.score for c in ranked)
+        if not ranked or total <= 0:
+            return []
+        best = ranked[0]
+        confidence = best.score / total
+        enough_reps = best.reps >= self._min_reps or get_spec(best.exercise).kind == "hold"
+        if not final and (confidence < self._min_confidence or not enough_reps):
+            return []
+        log.info("recognised %s (confidence %.2f) after %.1f s", best.exercise, confidence, t)
+        self.analyzer = ExerciseAnalyzer(get_spec(best.exercise))
+        self.confidence = confidence
+        events: list[Event] = [
+            ExerciseRecognized(t=t, exercise=best.exercise, confidence=round(confidence, 3))
+        ]
+        for kept_t, pose in self._kept:  # replay: the reps made before the decision count too
+            events += self.analyzer.update(pose, kept_t)
+        self._kept.clear()
+        return events
