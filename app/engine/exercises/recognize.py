@@ -56,6 +56,15 @@ def describe(track: feat.Track) -> dict[str, float]:
     d["ankle_distance"] = _pct(ankles, 50)
     d["ankle_distance_range"] = _range(ankles)
     d["torso_inclination"] = _pct(feat.torso_inclination(track), 50)
+    d["torso_inclination_high"] = _pct(feat.torso_inclination(track), 90)
+    # a squat bends the knees about as much as the hips; a deadlift hinges at the hips
+    d["knee_hip_ratio"] = d["knee_range"] / max(d["hip_range"], 1.0)
+    # in the image, a pull-up moves the hips while the hands hold the bar; a press the reverse
+    px = track.pixels
+    scale = float(np.nanmedian(feat.torso_length(track))) if np.isfinite(px).any() else 1.0
+    hip_y = (px[:, idx("hip", "left"), 1] + px[:, idx("hip", "right"), 1]) / 2 / max(scale, 1e-6)
+    wrist_y = (px[:, idx("wrist", "left"), 1] + px[:, idx("wrist", "right"), 1]) / 2 / max(scale, 1e-6)
+    d["hip_vs_wrist_motion"] = float(np.log(max(_range(hip_y), 1e-3) / max(_range(wrist_y), 1e-3)))
     d["torso_inclination_range"] = _range(feat.torso_inclination(track))
     ear_shoulder = np.concatenate(
         [np.linalg.norm(w[:, idx("ear", s)] - w[:, idx("shoulder", s)], axis=1) for s in feat.SIDES]
