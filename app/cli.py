@@ -13,9 +13,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
 from app.errors import SpotterError
+
+if TYPE_CHECKING:
+    from app.engine.pipeline import Analyzer
 
 log = logging.getLogger("spotter")
 
@@ -53,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("live", help="coach live from a camera, file or stream (text output)")
     p.add_argument("--source", default="0", help="camera index, video file or stream URL (default: 0)")
-    p.add_argument("--exercise", default="squat", help="exercise id (default: squat)")
+    p.add_argument("--exercise", default="auto", help="exercise id, or auto to recognise it (default: auto)")
     p.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
+    p.add_argument("--save", action="store_true", help="store every rep in the database as it is counted")
+    p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
+    p.add_argument("--load", type=float, help="external load of each set, with --save (default: bodyweight)")
+    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
     _add_pose_args(p)
 
     p = sub.add_parser("models", help="model files: fetch, convert and verify")
@@ -102,6 +110,19 @@ def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     which.add_argument("--period", choices=("week", "month"))
     p.add_argument("--pdf", type=Path, required=True, help="output file")
     p.add_argument("--paper", choices=("a4", "letter"), default="a4")
+
+    p = sub.add_parser("profile", help="profiles on this device (a gym kiosk: many members)")
+    p.add_argument("action", choices=("add", "list", "remove", "check"))
+    p.add_argument("name", nargs="?")
+    p.add_argument("--pin", action="store_true", help="add: protect the profile with a PIN (asked for)")
+    p.add_argument("--pin-stdin", action="store_true", help="read the PIN from the first line of stdin")
+    p.add_argument("--kind", choices=("member", "home"), default="member")
+    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="preferred load unit")
+
+    p = sub.add_parser("leaderboard", help="the kiosk leaderboard")
+    p.add_argument("--period", choices=("week", "month", "all"), default="week")
+    p.add_argument("--by", choices=("reps", "volume", "streak", "form"), default="reps")
+    p.add_argument("--limit", type=int, default=20, help="rows shown (default: 20)")
 
     p = sub.add_parser("export", help="workouts, sets and reps as CSV files or one JSON document")
     p.add_argument("--format", choices=("csv", "json"), default="json")
@@ -184,16 +205,27 @@ def _summary(r: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _live_analyzer(exercise: str) -> Analyzer:
+    """The given exercise's analyzer, or one that recognises the exercise first ("auto")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.engine.exercises.analyzer import ExerciseAnalyzer
+    from app.engine.exercises.auto import AutoExerciseAnalyzer
+    from app.engine.exercises.spec import get_spec
+
+    if exercise == "auto":
+        return AutoExerciseAnalyzer(ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize"))
+    return ExerciseAnalyzer(get_spec(exercise))
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from app.engine.capture import OpenCvFrameSource
-    from app.engine.events import Event, PipelineStats, RepCounted
-    from app.engine.exercises.analyzer import ExerciseAnalyzer
-    from app.engine.exercises.spec import get_spec
+    from app.engine.events import Event, EventSink, PipelineStats, RepCounted
     from app.engine.pipeline import LivePipeline, PoseFrameProcessor
     from app.engine.pose.estimators import create_estimator
     from app.engine.sinks import CallbackSink
 
-    spec = get_spec(args.exercise)
+    analyzer = _live_analyzer(args.exercise)
     target: int | str = int(args.source) if args.source.isdigit() else args.source
     source = OpenCvFrameSource(target, realtime=args.realtime)
     estimator = create_estimator(args.backend, args.model, threads=args.threads)
@@ -212,8 +244,17 @@ def cmd_live(args: argparse.Namespace) -> int:
         else:
             print(f"[{event.t:7.2f}] {type(event).__name__}: {_fields(event)}", flush=True)
 
-    processor = PoseFrameProcessor(estimator, ExerciseAnalyzer(spec))
-    pipeline = LivePipeline(source, processor, CallbackSink(show))
+    processor = PoseFrameProcessor(estimator, analyzer)
+    sink: EventSink = CallbackSink(show)
+    recording = None
+    if args.save:
+        from app.storage.live import RecordingSink
+
+        recording = RecordingSink.open(
+            args.data_dir, args.profile, load=args.load, unit=args.unit, downstream=sink
+        )
+        sink = recording
+    pipeline = LivePipeline(source, processor, sink)
     try:
         pipeline.start()
         while pipeline.running:
@@ -223,6 +264,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         pipeline.join(timeout=3.0)
     finally:
         estimator.close()
+        if recording is not None:
+            print(f"{recording.close()} for {args.profile}", file=sys.stderr)
     return 0
 
 
@@ -283,6 +326,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report_command(args)
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from app.storage.commands import profile_command
+
+    return profile_command(args)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from app.reports.commands import leaderboard_command
+
+    return leaderboard_command(args)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from app.reports.commands import export_command
 
@@ -318,6 +373,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "program": cmd_program,
     "report": cmd_report,
     "export": cmd_export,
+    "profile": cmd_profile,
+    "leaderboard": cmd_leaderboard,
     "say": cmd_say,
     "listen": cmd_listen,
 }

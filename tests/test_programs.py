@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from app.engine.events import RepDetail
 from app.programs.catalog import Equipment, substitute
-from app.programs.commands import replay
+from app.programs.commands import NextItem, replay
 from app.programs.fatigue import Advice, fatigue_signal, velocity_loss
 from app.programs.metrics import (
     MemberStats,
@@ -23,6 +25,8 @@ from app.programs.metrics import (
 )
 from app.programs.plans import Goal, Level, Plan, PlanRequest, Prescription, make_plan
 from app.programs.progression import Action, ProgressState, advance
+from app.storage import open_database
+from app.storage.recorder import WorkoutRecorder
 
 BW = frozenset({Equipment.BODYWEIGHT})
 RX = Prescription("squat", sets=3, rep_lo=8, rep_hi=12, rest_s=90, load=20.0, unit="kg")
@@ -164,3 +168,68 @@ def test_substitutions() -> None:
     assert substitute("bench_press", BW) == "push_up"
     assert substitute("bench_press", frozenset({Equipment.DUMBBELLS})) == "bench_press"
     assert substitute("pull_up", BW) is None
+
+
+# ------------------------------------------------------------------- next session, progress
+def _program_db(tmp_path: Path, goal: str = "strength", equipment: str = "barbell") -> None:
+    from app.cli import main
+
+    args = ["--data-dir", str(tmp_path), "program", "new", "--profile", "Ana", "--goal", goal]
+    assert main([*args, "--equipment", equipment, "--days", "3"]) == 0
+
+
+def test_next_hints_a_load_only_for_loaded_exercises(tmp_path: Path) -> None:
+    from app.programs.commands import plan_next
+
+    def first_day(data: Path, equipment: str) -> dict[str, NextItem]:
+        _program_db(data, goal="general", equipment=equipment)
+        with open_database(data) as db, db.read() as conn:
+            plan, created = _active(conn, "Ana")
+            day, items = plan_next(conn, plan, created, "Ana")
+        assert day.name == "Day 1: Full body A"
+        return {i.prescription.exercise: i for i in items}
+
+    gym = first_day(tmp_path / "gym", "dumbbells")
+    assert set(gym) == {"squat", "bench_press", "shrug", "plank"}
+    assert all("pick a load" in gym[ex].note for ex in ("squat", "bench_press", "shrug"))
+    home = first_day(tmp_path / "home", "bodyweight")
+    assert set(home) == {"squat", "push_up", "plank"}  # no pull exercise without a bar
+    for item in (*home.values(), gym["plank"]):
+        assert "load" not in item.note and item.load == ""
+    assert home["push_up"].note == "first session: aim for 8-15 reps per set"
+    assert home["squat"].note == "first session: aim for 8-15 reps per set"  # no weights at home
+    plank = home["plank"]
+    assert plank.hold and plank.target == "2 x 20-60 s" and plank.note.startswith("hold 20-60 s")
+
+
+def test_next_after_logged_sessions_adds_load_or_range(tmp_path: Path) -> None:
+    from app.programs.commands import program_progress
+
+    _program_db(tmp_path)
+    with open_database(tmp_path) as db:
+        for _ in range(2):  # two Full body A sessions at 60 kg, every set at the top of the range
+            r = WorkoutRecorder(db, "Ana")
+            for ex, load in (("squat", 60.0), ("push_up", None)):
+                for _ in range(4):
+                    r.start_set(ex, load=load, unit="kg")
+                    for i in range(1, 7):
+                        r.rep(RepDetail(i, 0, 1, 2, 1, 0.1, 0.9, 90.0, 100.0, 150.0))
+                    r.finish_set()
+            r.finish()
+        with db.read() as conn:
+            progress = program_progress(conn, "Ana", today=date.today())
+    assert progress is not None
+    assert (progress.sessions_done, progress.sessions_planned) == (2, 3)
+    assert progress.next_day == "Day 3: Full body A"
+    by_ex = {i.prescription.exercise: i for i in progress.items}
+    assert by_ex["squat"].load == "65 kg" and "add 2.5 kg" in by_ex["squat"].note  # 60 -> 62.5 -> 65
+    assert "pick a load" in by_ex["bench_press"].note  # not logged yet
+    assert by_ex["plank"].load == "" and "load" not in by_ex["plank"].note
+
+
+def _active(conn: object, name: str) -> tuple[Plan, str]:
+    from app.programs.commands import active_program
+
+    found = active_program(conn, name)  # type: ignore[arg-type]
+    assert found is not None
+    return found

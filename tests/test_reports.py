@@ -97,3 +97,31 @@ def test_cli_report_and_export(tmp_path: Path) -> None:
                          cwd=ROOT, timeout=60, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
     validate(json.loads(out.stdout))
+
+
+def test_pdf_program_progress_section(tmp_path: Path) -> None:
+    import shutil
+
+    from app.cli import main
+
+    fill(tmp_path, days=3)  # before the program: not counted as its sessions
+    args = ["--data-dir", str(tmp_path), "program", "new", "--profile", "ann", "--goal", "strength"]
+    assert main([*args, "--equipment", "barbell", "--days", "3"]) == 0
+    with open_database(tmp_path) as db:
+        r = WorkoutRecorder(db, "ann")
+        r.start_set("squat", load=60.0, unit="kg")
+        for i in range(1, 7):
+            r.rep(RepDetail(i, 0, 1, 2, 1.0, 0.2, 0.8, 90.0, 100.0, 150.0))
+        r.finish()
+        with db.read() as conn:
+            data = gather(conn)
+    p = data.program
+    assert p is not None and (p.sessions_done, p.sessions_planned) == (1, 3)
+    assert p.next_day == "Day 2: Full body B" and p.items[0].prescription.exercise == "deadlift"
+    out = write_pdf(data, tmp_path / "program.pdf")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert "Program progress" in text and "1 of 3 sessions done this week" in text
+    assert "Next session: Day 2: Full body B" in text and "pick a load" in text and "bodyweight" in text

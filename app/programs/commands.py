@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, text
 
@@ -12,8 +13,9 @@ from app.errors import ConfigError, StorageError
 from app.storage import open_database
 from app.storage import records as rec
 
-from .catalog import Equipment
-from .plans import Goal, Level, Plan, PlanRequest, Prescription, make_plan
+from .catalog import CATALOG, Equipment
+from .metrics import week_start
+from .plans import DayPlan, Goal, Level, Plan, PlanRequest, Prescription, make_plan
 from .progression import Decision, ProgressState, advance
 
 
@@ -27,6 +29,113 @@ def replay(rx: Prescription, sessions: list[tuple[list[int], float | None]]) -> 
         decision = advance(state, reps)
         state = decision.state
     return decision
+
+
+LOAD_EQUIPMENT = frozenset({Equipment.DUMBBELLS, Equipment.BARBELL, Equipment.BANDS})
+
+
+@dataclass(frozen=True, slots=True)
+class NextItem:
+    """One exercise of the next session: its target and why."""
+
+    prescription: Prescription
+    note: str
+    hold: bool  # counted in seconds
+    loaded: bool = False  # progresses by a load the plan's equipment provides
+
+    @property
+    def target(self) -> str:
+        rx = self.prescription
+        return f"{rx.sets} x {rx.rep_lo}-{rx.rep_hi}{' s' if self.hold else ''}"
+
+    @property
+    def load(self) -> str:
+        rx = self.prescription
+        return "" if rx.load is None else f"{rx.load:g} {rx.unit or ''}".strip()
+
+
+def next_item(
+    rx: Prescription, decision: Decision | None, *, equipment: frozenset[Equipment] = LOAD_EQUIPMENT
+) -> NextItem:
+    """The next target for ``rx``; a load hint only where the exercise progresses by a load that
+    the plan's ``equipment`` provides (a squat at home without weights is a bodyweight squat)."""
+    info = CATALOG.get(rx.exercise)
+    if info is None:
+        loaded, hold = rx.unit is not None, False
+    else:
+        loaded, hold = info.loaded and bool(info.equipment & equipment & LOAD_EQUIPMENT), info.hold
+    if hold:  # progress is hold time, not reps or load
+        return NextItem(rx, f"hold {rx.rep_lo}-{rx.rep_hi} s per set with good form", hold=True)
+    if decision is None:
+        if loaded and rx.load is None:
+            note = "first session: pick a load you can lift for the top of the range"
+            return NextItem(rx, note, hold=False, loaded=True)
+        return NextItem(rx, f"first session: aim for {rx.rep_lo}-{rx.rep_hi} reps per set", False, loaded)
+    nxt = decision.state.prescription
+    note = decision.note
+    if loaded and nxt.load is None:
+        note += "; save the load you use (--load) so it can progress"
+    return NextItem(nxt, note, False, loaded)
+
+
+def plan_next(conn: Connection, plan: Plan, created: str, profile: str) -> tuple[DayPlan, list[NextItem]]:
+    """The plan's next day (after the workouts done since it was created) and each exercise's target."""
+    done = conn.execute(
+        text(
+            "SELECT COUNT(*) FROM workouts w JOIN profiles p ON p.id = w.profile_id "
+            "WHERE p.name = :n AND w.started_at >= :c AND w.deleted_at IS NULL AND p.deleted_at IS NULL"
+        ),
+        {"n": profile, "c": created},
+    ).scalar_one()
+    day = plan.days[int(done) % len(plan.days)]
+    eq = plan.request.equipment
+    items = [
+        next_item(rx, replay(rx, _sessions(conn, profile, rx.exercise, created)), equipment=eq)
+        for rx in day.items
+    ]
+    return day, items
+
+
+def active_program(conn: Connection, profile: str) -> tuple[Plan, str] | None:
+    """The profile's active plan and when it was created, or None."""
+    try:
+        return _active(conn, profile)
+    except StorageError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramProgress:
+    """Where a profile stands in its active program: this week's sessions and the next targets."""
+
+    description: str
+    week_start: date
+    sessions_done: int  # workouts with at least one set, this week, since the program began
+    sessions_planned: int
+    next_day: str
+    items: tuple[NextItem, ...]
+
+
+def program_progress(conn: Connection, profile: str, *, today: date) -> ProgramProgress | None:
+    found = active_program(conn, profile)
+    if found is None:
+        return None
+    plan, created = found
+    monday = week_start(today)
+    since = max(monday.isoformat(), created)
+    done = conn.execute(
+        text(
+            "SELECT COUNT(*) FROM workouts w JOIN profiles p ON p.id = w.profile_id "
+            "WHERE p.name = :n AND p.deleted_at IS NULL AND w.deleted_at IS NULL "
+            "AND w.started_at >= :since AND w.started_at < :until AND EXISTS "
+            "(SELECT 1 FROM sets s WHERE s.workout_id = w.id AND s.deleted_at IS NULL)"
+        ),
+        {"n": profile, "since": since, "until": (monday + timedelta(days=7)).isoformat()},
+    ).scalar_one()
+    day, items = plan_next(conn, plan, created, profile)
+    r = plan.request
+    description = f"{r.goal.value} plan, {r.level.value}, {r.days_per_week} days a week"
+    return ProgramProgress(description, monday, int(done), r.days_per_week, day.name, tuple(items))
 
 
 def program_command(args: argparse.Namespace) -> int:
@@ -66,7 +175,8 @@ def _active(conn: Connection, profile: str) -> tuple[Plan, str]:
     row = conn.execute(
         text(
             "SELECT g.plan_json, g.created_at FROM programs g JOIN profiles p ON p.id = g.profile_id "
-            "WHERE p.name = :n AND g.active = 1 AND g.deleted_at IS NULL ORDER BY g.created_at DESC LIMIT 1"
+            "WHERE p.name = :n AND p.deleted_at IS NULL AND g.active = 1 AND g.deleted_at IS NULL "
+            "ORDER BY g.created_at DESC LIMIT 1"
         ),
         {"n": profile},
     ).first()
@@ -84,30 +194,20 @@ def _describe(plan: Plan) -> str:
         lines.append(f"  {day.name}")
         for p in day.items:
             load = f" @ {p.load:g} {p.unit}" if p.load is not None else ""
-            lines.append(f"    {p.exercise:18s} {p.sets} x {p.rep_lo}-{p.rep_hi}{load}, rest {p.rest_s} s")
+            secs = " s" if p.exercise in CATALOG and CATALOG[p.exercise].hold else ""
+            lines.append(
+                f"    {p.exercise:18s} {p.sets} x {p.rep_lo}-{p.rep_hi}{secs}{load}, rest {p.rest_s} s"
+            )
     lines += [f"  note: {n}" for n in plan.notes]
     return "\n".join(lines)
 
 
 def _next(conn: Connection, plan: Plan, created: str, profile: str) -> str:
-    done = conn.execute(
-        text(
-            "SELECT COUNT(*) FROM workouts w JOIN profiles p ON p.id = w.profile_id "
-            "WHERE p.name = :n AND w.started_at >= :c AND w.deleted_at IS NULL"
-        ),
-        {"n": profile, "c": created},
-    ).scalar_one()
-    day = plan.days[int(done) % len(plan.days)]
+    day, items = plan_next(conn, plan, created, profile)
     lines = [f"Next: {day.name}"]
-    for rx in day.items:
-        sessions = _sessions(conn, profile, rx.exercise, created)
-        decision = replay(rx, sessions)
-        nxt = decision.state.prescription if decision else rx
-        why = (
-            decision.note if decision else "first session: pick a load you can lift for the top of the range"
-        )
-        load = f" @ {nxt.load:g} {nxt.unit}" if nxt.load is not None else ""
-        lines.append(f"  {nxt.exercise:18s} {nxt.sets} x {nxt.rep_lo}-{nxt.rep_hi}{load}  ({why})")
+    for item in items:
+        load = f" @ {item.load}" if item.load else ""
+        lines.append(f"  {item.prescription.exercise:18s} {item.target}{load}  ({item.note})")
     return "\n".join(lines)
 
 
@@ -117,8 +217,8 @@ def _sessions(
     rows = conn.execute(
         text(
             "SELECT s.workout_id, s.achieved_reps, s.load FROM sets s JOIN profiles p ON p.id = s.profile_id "
-            "WHERE p.name = :n AND s.exercise = :e AND s.started_at >= :c AND s.deleted_at IS NULL "
-            "ORDER BY s.started_at"
+            "WHERE p.name = :n AND p.deleted_at IS NULL AND s.exercise = :e AND s.started_at >= :c "
+            "AND s.deleted_at IS NULL ORDER BY s.started_at"
         ),
         {"n": profile, "e": exercise, "c": since},
     ).all()

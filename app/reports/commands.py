@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
+from app.programs.metrics import MemberStats, leaderboard
 from app.storage import open_database
+from app.storage.queries import leaderboard_stats
 from app.storage.records import record_export
 
-from .data import gather
+from .data import gather, period_bounds
 from .export import export_data, write_csv, write_json
 from .pdf import write_pdf
 
@@ -48,3 +51,42 @@ def export_command(args: argparse.Namespace) -> int:
     finally:
         db.close()
     return 0
+
+
+BOARD_TITLES = {
+    "reps": "reps", "volume": "volume (kg)", "streak": "streak (days)", "form": "form-weighted reps",
+}  # fmt: skip
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    today = date.today()
+    if args.period == "all":
+        since, until, label = "", "9999", "all time"
+    else:
+        start, end = period_bounds(args.period, today)
+        since, until, label = start.isoformat(), end.isoformat(), f"this {args.period} (from {start})"
+    db = open_database(args.data_dir)
+    try:
+        with db.read() as conn:
+            members = leaderboard_stats(conn, since=since, until=until, today=today)
+    finally:
+        db.close()
+    print(format_leaderboard(leaderboard(members, by=args.by), by=args.by, label=label, limit=args.limit))
+    return 0
+
+
+def format_leaderboard(ranked: list[tuple[int, MemberStats]], *, by: str, label: str, limit: int = 20) -> str:
+    lines = [f"Leaderboard, {BOARD_TITLES[by]}, {label}"]
+    if not ranked:
+        return "\n".join([*lines, "  no workouts yet"])
+    lines.append(
+        f"  {'#':>3}  {'name':20s} {'score':>9} {'reps':>7} {'good form':>9} {'volume kg':>10} {'streak':>6}"
+    )
+    for rank, m in ranked[:limit]:
+        score = {"reps": m.reps, "volume": m.volume_kg, "streak": m.streak, "form": m.form_weighted_reps}[by]
+        good = f"{100 * m.clean_reps / m.reps:.0f} %" if m.reps else "-"
+        lines.append(
+            f"  {rank:>3}  {m.name[:20]:20s} {score:>9,.0f} {m.reps:>7} {good:>9} {m.volume_kg:>10,.0f} "
+            f"{m.streak:>6}"
+        )
+    return "\n".join(lines)

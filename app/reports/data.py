@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection
 
 from app.engine.events import RepDetail
 from app.errors import StorageError
+from app.programs.commands import ProgramProgress, program_progress
 from app.programs.metrics import Record, WeekVolume, form_over_time, personal_records, weekly_volume
 from app.storage import queries as q
 
@@ -29,7 +30,7 @@ class ReportData:
     weekly: list[WeekVolume]
     form: dict[str, list[tuple[date, float]]]
     records: list[Record]
-    program: list[str] = field(default_factory=list)
+    program: ProgramProgress | None = None  # the profile's active program, if it has one
 
 
 def period_bounds(period: str, today: date) -> tuple[date, date]:
@@ -79,4 +80,5 @@ def gather(
         weekly=weekly_volume(summaries),
         form=form_over_time(summaries),
         records=records,
+        program=program_progress(conn, profile, today=today) if profile else None,
     )

@@ -129,11 +129,50 @@ def _records(data: ReportData) -> list[Flowable]:
 
 
 def _program(data: ReportData) -> list[Flowable]:
-    if not data.program:
+    p = data.program
+    if p is None:
         return []
-    return [Paragraph("Program progress", STYLES["Heading2"])] + [
-        Paragraph(line, STYLES["BodyText"]) for line in data.program
+    week = f"week of {p.week_start.strftime('%d %b %Y')}"
+    out: list[Flowable] = [
+        Paragraph("Program progress", STYLES["Heading2"]),
+        Paragraph(f"{p.description.capitalize()}.", STYLES["BodyText"]),
+        Paragraph(
+            f"<b>{p.sessions_done} of {p.sessions_planned}</b> sessions done this {week}:", STYLES["BodyText"]
+        ),
+        Spacer(1, 1.5 * mm),
+        _session_boxes(p.sessions_done, p.sessions_planned),
+        Spacer(1, 3 * mm),
+        Paragraph(f"Next session: <b>{p.next_day}</b>", STYLES["BodyText"]),
+        Spacer(1, 1.5 * mm),
     ]
+    cell = STYLES["BodyText"].clone("cell", fontName="Helvetica", fontSize=8, leading=10)
+    rows: list[list[object]] = [["Exercise", "Target", "Next load", "Why"]]
+    for item in p.items:
+        load = item.load or ("hold" if item.hold else "to choose" if item.loaded else "bodyweight")
+        rows.append([item.prescription.exercise, item.target, load, Paragraph(item.note, cell)])
+    table = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=[32 * mm, 22 * mm, 26 * mm, 94 * mm])
+    table.setStyle(TABLE_STYLE)
+    table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    out.append(table)
+    return [KeepTogether(out)]
+
+
+def _session_boxes(done: int, planned: int) -> Table:
+    """One box per planned session, filled black when done: readable in black and white."""
+    n = max(planned, done)
+    labels = [["done" if i < done else "" for i in range(n)]]
+    boxes = Table(labels, colWidths=[14 * mm] * n, rowHeights=[6 * mm], hAlign="LEFT")
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.8, colors.black),
+        ("FONT", (0, 0), (-1, -1), "Helvetica-Bold", 7),
+        ("TEXTCOLOR", (0, 0), (-1, -1), colors.white),
+        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]
+    if done:
+        style.append(("BACKGROUND", (0, 0), (done - 1, 0), colors.black))
+    boxes.setStyle(TableStyle(style))
+    return boxes
 
 
 def write_pdf(data: ReportData, path: Path, *, paper: str = "a4") -> Path:

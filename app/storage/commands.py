@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sqlite3
+import sys
 from contextlib import closing
 
 from app.errors import StorageError
 
+from . import profiles as prof
 from .db import open_database
 from .recorder import SetResult, WorkoutRecorder
 
@@ -56,3 +59,44 @@ def save_analysis(args: argparse.Namespace, result: object) -> SetResult:
         return saved
     finally:
         db.close()
+
+
+def profile_command(args: argparse.Namespace) -> int:
+    """``spotter profile add|list|remove|check``; ``check`` exits 0 for a right PIN, 2 otherwise."""
+    if args.action != "list" and not args.name:
+        raise StorageError(f"`spotter profile {args.action}` needs a profile NAME.")
+    db = open_database(args.data_dir)
+    try:
+        if args.action == "list":
+            with db.read() as conn:
+                for p in prof.list_profiles(conn):
+                    lock = "PIN" if p.has_pin else "-"
+                    print(f"{p.name:24s} {p.kind:7s} {p.unit:3s} {lock:4s} since {p.created_at[:10]}")
+            return 0
+        if args.action == "add":
+            pin = _read_pin(args, confirm=True) if args.pin or args.pin_stdin else None
+            db.writer.call(lambda c: prof.add_profile(c, args.name, kind=args.kind, pin=pin, unit=args.unit))
+            print(f"added {args.name}" + (" (PIN set)" if pin else ""), file=sys.stderr)
+            return 0
+        if args.action == "remove":
+            db.writer.call(lambda c: prof.remove_profile(c, args.name))
+            print(f"removed {args.name} (their workouts are kept)", file=sys.stderr)
+            return 0
+        with db.read() as conn:
+            ok = prof.check_profile_pin(conn, args.name, _read_pin(args, confirm=False))
+        print("PIN accepted" if ok else "wrong PIN", file=sys.stderr)
+        return 0 if ok else 2
+    finally:
+        db.close()
+
+
+def _read_pin(args: argparse.Namespace, *, confirm: bool) -> str:
+    if args.pin_stdin:
+        return sys.stdin.readline().strip()
+    try:
+        pin = getpass.getpass("PIN: ")
+        if confirm and getpass.getpass("PIN again: ") != pin:
+            raise StorageError("The two PINs differ; nothing was changed.")
+    except EOFError:
+        raise StorageError("No PIN was entered (use --pin-stdin to pipe one in).") from None
+    return pin.strip()

@@ -13,6 +13,7 @@ from app.engine.events import Event, RepCounted, RepDetail
 from app.programs.metrics import Record, SetSummary, new_records
 
 from . import records as rec
+from . import schema as s
 from .db import Database
 from .queries import best_records
 
@@ -27,7 +28,12 @@ class SetResult:
 
 
 class WorkoutRecorder:
-    """One workout of one profile; ``rep()`` may be called from an engine thread (it only queues)."""
+    """One workout of one profile; ``rep()`` may be called from an engine thread (it only queues).
+
+    The ``*_in(conn, ...)`` steps do the same work inside a transaction the caller already holds
+    on the writer thread (``RecordingSink`` runs them there, one job per engine event); the
+    blocking methods wrap them in ``writer.call``. Use one style per set, not both.
+    """
 
     def __init__(
         self, db: Database, profile: str, *, source: str = "live", started_at: str | None = None
@@ -52,11 +58,26 @@ class WorkoutRecorder:
         load: float | None = None,
         unit: str | None = None,
     ) -> str:
+        return self._db.writer.call(
+            lambda c: self.start_set_in(c, exercise, target_reps=target_reps, load=load, unit=unit)
+        )
+
+    @property
+    def set_open(self) -> bool:
+        return self._set_id is not None
+
+    def start_set_in(
+        self,
+        conn: Connection,
+        exercise: str,
+        *,
+        target_reps: int | None = None,
+        load: float | None = None,
+        unit: str | None = None,
+    ) -> str:
         if exercise not in self._positions:
             pos = len(self._positions)
-            self._positions[exercise] = self._db.writer.call(
-                lambda c: rec.add_exercise(c, self.workout_id, exercise, pos)
-            )
+            self._positions[exercise] = rec.add_exercise(conn, self.workout_id, exercise, pos)
         self._set_counts[exercise] = self._set_counts.get(exercise, 0) + 1
         plan = rec.SetPlan(
             workout_id=self.workout_id,
@@ -70,8 +91,14 @@ class WorkoutRecorder:
             started_at=self._backdated,
         )
         self._set_plan = plan
-        self._set_id = self._db.writer.call(lambda c: rec.start_set(c, plan))
+        self._set_id = rec.start_set(conn, plan)
         return self._set_id
+
+    def rep_in(self, conn: Connection, rep: RepDetail) -> str:
+        return rec.record_rep(conn, self._require_set(), rep)
+
+    def event_in(self, conn: Connection, event: Event) -> str:
+        return rec.record_event(conn, self.workout_id, event, set_id=self._set_id)
 
     def rep(self, rep: RepDetail) -> Future[str]:
         """Queue the rep; the future resolves once it is committed."""
@@ -87,35 +114,43 @@ class WorkoutRecorder:
         self._db.writer.submit(lambda c: rec.record_event(c, self.workout_id, event, set_id=self._set_id))
 
     def finish_set(self, *, partial_reps: int = 0) -> SetResult:
-        set_id, plan = self._require_set(), self._set_plan
-        assert plan is not None
+        self._require_set()
         for f in self._pending:
             f.result(timeout=30)
         self._pending.clear()
+        return self._db.writer.call(lambda c: self.finish_set_in(c, partial_reps=partial_reps))
 
-        def finish(c: Connection) -> SetResult:
-            rec.finish_set(c, set_id, partial_reps=partial_reps)
-            row = c.exec_driver_sql(
-                "SELECT achieved_reps, clean_reps, started_at FROM sets WHERE id = ?", (set_id,)
-            ).one()
-            summary = SetSummary(
-                plan.exercise, date.fromisoformat(row[2][:10]), row[0], row[1], plan.load, plan.unit
-            )
-            found = new_records(best_records(c, self.profile_id), summary)
-            for r in found:
-                pr = rec.PersonalRecord(r.exercise, r.kind, r.value, r.unit)
-                rec.record_personal_record(c, self.profile_id, pr, set_id=set_id, achieved_at=row[2])
-            return SetResult(set_id, int(row[0]), tuple(found))
-
-        result = self._db.writer.call(finish)
+    def finish_set_in(self, conn: Connection, *, partial_reps: int = 0) -> SetResult:
+        """Close the open set and store the personal records it set."""
+        set_id, plan = self._require_set(), self._set_plan
+        assert plan is not None
+        rec.finish_set(conn, set_id, partial_reps=partial_reps)
+        row = conn.exec_driver_sql(
+            "SELECT achieved_reps, clean_reps, started_at FROM sets WHERE id = ?", (set_id,)
+        ).one()
+        summary = SetSummary(
+            plan.exercise, date.fromisoformat(row[2][:10]), row[0], row[1], plan.load, plan.unit
+        )
+        found = new_records(best_records(conn, self.profile_id), summary)
+        for r in found:
+            pr = rec.PersonalRecord(r.exercise, r.kind, r.value, r.unit)
+            rec.record_personal_record(conn, self.profile_id, pr, set_id=set_id, achieved_at=row[2])
         self._set_id = self._set_plan = None
-        return result
+        return SetResult(set_id, int(row[0]), tuple(found))
 
     def finish(self) -> str:
         if self._set_id is not None:
             self.finish_set()
-        self._db.writer.call(lambda c: rec.finish_workout(c, self.workout_id))
+        self._db.writer.call(self.finish_in)
         return self.workout_id
+
+    def finish_in(self, conn: Connection) -> None:
+        """End the workout (closing an open set); an empty workout is tombstoned, not kept."""
+        if self._set_id is not None:
+            self.finish_set_in(conn)
+        rec.finish_workout(conn, self.workout_id)
+        if not self._set_counts:
+            rec.soft_delete(conn, s.workouts, self.workout_id)
 
     def _require_set(self) -> str:
         if self._set_id is None:

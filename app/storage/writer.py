@@ -53,13 +53,16 @@ class DatabaseWriter:
     def running(self) -> bool:
         return self._thread.is_alive() and not self._stop.is_set()
 
-    def submit(self, fn: Callable[[Connection], T]) -> Future[T]:
-        """Queue ``fn(connection)`` to run in its own transaction on the writer thread."""
+    def submit(self, fn: Callable[[Connection], T], *, timeout: float = PUT_TIMEOUT_S) -> Future[T]:
+        """Queue ``fn(connection)`` to run in its own transaction on the writer thread.
+
+        Waits up to ``timeout`` seconds for room in the queue (0: never waits, for engine threads).
+        """
         if not self.running:
             raise StorageError("The database writer is not running; nothing can be saved.")
         future: Future[T] = Future()
         try:
-            self._queue.put(_Job(fn, future), timeout=PUT_TIMEOUT_S)
+            self._queue.put(_Job(fn, future), block=timeout > 0, timeout=timeout if timeout > 0 else None)
         except queue.Full:
             raise StorageError(
                 "The database writer is not keeping up (queue full); the disk may be very slow."

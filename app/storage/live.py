@@ -1,0 +1,150 @@
+"""Saving a live workout as it happens: an ``EventSink`` that hands each event to the writer.
+
+``RecordingSink.emit`` runs on the engine's inference thread, so it never waits: it queues one job
+per event on the ``DatabaseWriter`` (without blocking, even on a full queue) and returns. On the
+writer thread each job drives a ``WorkoutRecorder`` inside its own transaction, so every counted
+rep is committed on its own, about a millisecond after it was counted, and survives a kill of the
+process. A failed save is logged and counted, never raised into the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from app.engine.events import (
+    EngineFailed,
+    Event,
+    EventSink,
+    FormFault,
+    HoldEnded,
+    PartialRep,
+    RepCounted,
+    SetFinished,
+    SetStarted,
+    StreamEnded,
+)
+from app.errors import StorageError
+
+from .db import Database, open_database
+from .recorder import SetResult, WorkoutRecorder
+
+log = logging.getLogger(__name__)
+
+STORED = (SetStarted, RepCounted, FormFault, PartialRep, SetFinished, HoldEnded, StreamEnded, EngineFailed)
+
+
+class RecordingSink:
+    """Records one live workout; forwards every event to ``downstream`` (the display) as well."""
+
+    def __init__(
+        self,
+        recorder: WorkoutRecorder,
+        db: Database,
+        *,
+        load: float | None = None,
+        unit: str | None = None,
+        downstream: EventSink | None = None,
+    ) -> None:
+        self._recorder, self._db = recorder, db
+        self._load, self._unit = load, unit if load is not None else None
+        self._downstream = downstream
+        self._lock = threading.Lock()
+        self._failed = 0
+        self._ended = False  # writer thread only
+        self.saved_reps = 0  # writer thread only; read after close()
+        self.sets: list[SetResult] = []
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | str | None,
+        profile: str,
+        *,
+        load: float | None = None,
+        unit: str | None = None,
+        downstream: EventSink | None = None,
+    ) -> RecordingSink:
+        """Open the database and start a live workout for ``profile``; ``close()`` ends both."""
+        db = open_database(data_dir)
+        try:
+            recorder = WorkoutRecorder(db, profile, source="live")
+        except Exception:
+            db.close()
+            raise
+        return cls(recorder, db, load=load, unit=unit, downstream=downstream)
+
+    @property
+    def workout_id(self) -> str:
+        return self._recorder.workout_id
+
+    @property
+    def failed(self) -> int:
+        """Events that could not be saved."""
+        with self._lock:
+            return self._failed
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, STORED):
+            try:
+                future = self._db.writer.submit(lambda c: self._apply(c, event), timeout=0.0)
+            except StorageError as exc:
+                self._lost(event, exc)
+            else:
+                future.add_done_callback(lambda f: self._check(f, event))
+        if self._downstream is not None:
+            self._downstream.emit(event)
+
+    def close(self, *, timeout: float = 10.0) -> str:
+        """End the workout (after every queued event) and close the database; a one-line summary."""
+        try:
+            self._db.writer.call(self._end, timeout=timeout)
+        finally:
+            self._db.close()
+        lost = f", {self.failed} events NOT saved (see the log)" if self.failed else ""
+        return f"saved {self.saved_reps} reps in {len(self.sets)} sets (workout {self.workout_id}){lost}"
+
+    # ------------------------------------------------------------------- writer thread
+    def _apply(self, c: Connection, event: Event) -> None:
+        r = self._recorder
+        if self._ended:
+            return
+        if isinstance(event, SetStarted | RepCounted) and not r.set_open:
+            r.start_set_in(c, event.exercise, load=self._load, unit=self._unit)
+        if isinstance(event, RepCounted):
+            r.rep_in(c, event.rep)
+            self.saved_reps += 1
+        elif isinstance(event, SetFinished):
+            r.event_in(c, event)
+            if r.set_open:
+                self.sets.append(r.finish_set_in(c, partial_reps=event.partial_reps))
+        elif isinstance(event, StreamEnded | EngineFailed):
+            if isinstance(event, EngineFailed):
+                r.event_in(c, event)
+            self._end(c)
+        elif not isinstance(event, SetStarted):
+            r.event_in(c, event)
+
+    def _end(self, c: Connection) -> None:
+        if not self._ended:
+            self._ended = True
+            if self._recorder.set_open:
+                self.sets.append(self._recorder.finish_set_in(c))
+            self._recorder.finish_in(c)
+
+    # ------------------------------------------------------------------- failures
+    def _check(self, future: Future[None], event: Event) -> None:
+        exc = future.exception()
+        if exc is not None:
+            self._lost(event, exc)
+
+    def _lost(self, event: Event, exc: BaseException) -> None:
+        with self._lock:
+            self._failed += 1
+            first = self._failed == 1
+        if first or isinstance(event, RepCounted):
+            log.error("Could not save %s at %.2f s: %s", type(event).__name__, event.t, exc)

@@ -1,0 +1,96 @@
+"""``live --save``: the real live pipeline on a real clip, every rep committed as it is counted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shared_data import clip
+
+from app.engine.capture import OpenCvFrameSource
+from app.engine.events import Event, RepCounted, SetFinished
+from app.engine.exercises.analyzer import ExerciseAnalyzer
+from app.engine.exercises.spec import get_spec
+from app.engine.pipeline import LivePipeline, PoseFrameProcessor
+from app.engine.sinks import CallbackSink, ListSink
+from app.storage.live import RecordingSink
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = "jumpingjack_03.mp4"
+REP_COLUMNS = "idx, start_s, turn_s, end_s, eccentric_s, pause_s, concentric_s, rom_deg, side"
+
+
+def stored_reps(db: Path) -> int:
+    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM reps").fetchone()[0])
+
+
+def test_live_pipeline_saves_each_rep_with_its_timings(litert_full: Any, tmp_path: Path) -> None:
+    litert_full.reset()
+    seen = ListSink()
+    during: list[int] = []
+
+    def display(event: Event) -> None:  # runs on the engine thread, after the sink queued the event
+        seen.emit(event)
+        if isinstance(event, RepCounted) and event.rep.index == 4:
+            deadline = time.monotonic() + 5
+            while stored_reps(tmp_path / "spotter.db") < 4 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            during.append(stored_reps(tmp_path / "spotter.db"))
+
+    recording = RecordingSink.open(tmp_path, "Ana", load=None, downstream=CallbackSink(display))
+    processor = PoseFrameProcessor(litert_full, ExerciseAnalyzer(get_spec("jumping_jack")))
+    with LivePipeline(OpenCvFrameSource(clip(CLIP)), processor, recording) as pipeline:
+        assert pipeline.join(timeout=120), "the pipeline did not finish the clip"
+    summary = recording.close()
+
+    counted = [e.rep for e in seen.of_type(RepCounted)]
+    assert len(counted) == 6 and summary.startswith("saved 6 reps in 1 sets")
+    assert during == [4]  # committed mid-set, not at the end of it
+    assert recording.failed == 0
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        rows = conn.execute(f"SELECT {REP_COLUMNS} FROM reps ORDER BY idx").fetchall()
+        sets = conn.execute("SELECT exercise, achieved_reps, ended_at IS NOT NULL, load FROM sets").fetchall()
+        workout = conn.execute("SELECT source, ended_at IS NOT NULL, deleted_at FROM workouts").fetchall()
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM events ORDER BY seq")]
+        profile = conn.execute("SELECT name FROM profiles").fetchall()
+    expected = [
+        (r.index, r.start_s, r.turn_s, r.end_s, r.eccentric_s, r.pause_s, r.concentric_s, r.rom_deg, r.side)
+        for r in counted
+    ]
+    assert rows == expected
+    assert sets == [("jumping_jack", 6, 1, None)] and workout == [("live", 1, None)] and profile == [("Ana",)]
+    assert kinds.count("SetFinished") == len(seen.of_type(SetFinished)) == 1
+
+
+def test_killed_live_session_keeps_its_counted_reps(tmp_path: Path) -> None:
+    env = {**os.environ, "SPOTTER_DATA_DIR": str(tmp_path)}
+    args = ["live", "--source", str(clip(CLIP)), "--exercise", "jumping_jack", "--save", "--profile", "Bo",
+            "--load", "5", "--unit", "kg"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
+    assert proc.stdout is not None
+    reps_seen = 0
+    try:
+        for line in proc.stdout:
+            if "] rep " in line:
+                reps_seen += 1
+                if reps_seen == 4:
+                    break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+    assert reps_seen == 4
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        idx = [i for (i,) in conn.execute("SELECT idx FROM reps ORDER BY idx")]
+        (achieved, load) = conn.execute("SELECT achieved_reps, load FROM sets").fetchone()
+    assert idx[:3] == [1, 2, 3] and len(idx) in (3, 4)  # the 4th was printed as it was queued
+    assert achieved == len(idx) and load == 5.0

@@ -1,0 +1,117 @@
+"""Kiosk profiles and the leaderboard, through the ``spotter`` command line (in process)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.engine.events import RepDetail
+from app.storage import open_database
+from app.storage.pins import verify_pin
+from app.storage.recorder import WorkoutRecorder
+
+
+def cli(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    data: Path,
+    *args: str,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(["--data-dir", str(data), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_profile_add_list_check_remove(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = partial(cli, capsys, monkeypatch, tmp_path)
+    assert run("profile", "add", "Ana", "--pin-stdin", stdin="2468\n")[0] == 0
+    assert run("profile", "add", "Ben", "--kind", "home", "--unit", "lb")[0] == 0
+    code, _, err = run("profile", "add", "Ana")
+    assert code == 2 and "already a profile" in err
+    code, out, _ = run("profile", "list")
+    lines = out.splitlines()
+    assert code == 0 and [line.split()[:4] for line in lines] == [
+        ["Ana", "member", "kg", "PIN"],
+        ["Ben", "home", "lb", "-"],
+    ]
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        stored = conn.execute("SELECT pin_hash FROM profiles WHERE name = 'Ana'").fetchone()[0]
+    assert stored.startswith("scrypt$") and "2468" not in stored and verify_pin("2468", stored)
+
+    assert run("profile", "check", "Ana", "--pin-stdin", stdin="2468\n")[0] == 0
+    code, _, err = run("profile", "check", "Ana", "--pin-stdin", stdin="1111\n")
+    assert code == 2 and "wrong PIN" in err
+    code, _, err = run("profile", "check", "Nobody", "--pin-stdin", stdin="1\n")
+    assert code == 2 and "No profile" in err
+
+    assert run("profile", "remove", "Ana")[0] == 0
+    assert [ln.split()[0] for ln in run("profile", "list")[1].splitlines()] == ["Ben"]
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:  # a tombstone, not a deletion
+        tomb = conn.execute("SELECT deleted_at IS NOT NULL FROM profiles WHERE name = 'Ana'").fetchall()
+    assert tomb == [(1,)]
+    assert run("profile", "remove", "Ana")[0] == 2
+    assert run("profile", "add", "Ana")[0] == 0  # the name is free again
+
+
+def test_pin_is_read_with_getpass_and_confirmed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = partial(cli, capsys, monkeypatch, tmp_path)
+    answers = iter(["9753", "9753", "9753"])
+    monkeypatch.setattr("getpass.getpass", lambda _prompt="": next(answers))
+    assert run("profile", "add", "Cy", "--pin")[0] == 0
+    assert run("profile", "check", "Cy")[0] == 0
+    mismatch = iter(["1234", "4321"])
+    monkeypatch.setattr("getpass.getpass", lambda _prompt="": next(mismatch))
+    code, _, err = run("profile", "add", "Di", "--pin")
+    assert code == 2 and "differ" in err
+    code, _, err = run("profile", "add", "Ed", "--pin-stdin", stdin="12\n")
+    assert code == 2 and "at least 4 digits" in err
+
+
+def _workout(db_dir: Path, name: str, *, days_ago: int, reps: int, faulty: int, load: float | None) -> None:
+    with open_database(db_dir) as db:
+        at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+        r = WorkoutRecorder(db, name, started_at=at)
+        r.start_set("squat", load=load, unit="kg")
+        for i in range(1, reps + 1):
+            faults = ("knees_in",) if i <= faulty else ()
+            r.rep(RepDetail(i, 0, 1, 2, 1, 0.1, 0.9, 90.0, 100.0, 150.0, faults=faults))
+        r.finish()
+
+
+def test_leaderboard_boards_and_periods(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = partial(cli, capsys, monkeypatch, tmp_path)
+    _workout(tmp_path, "ann", days_ago=0, reps=10, faulty=0, load=None)
+    _workout(tmp_path, "ann", days_ago=1, reps=10, faulty=0, load=None)
+    _workout(tmp_path, "bob", days_ago=0, reps=12, faulty=8, load=50.0)
+    _workout(tmp_path, "cy", days_ago=400, reps=99, faulty=0, load=10.0)
+
+    def board(*args: str) -> list[str]:
+        code, out, _ = run("leaderboard", *args)
+        assert code == 0
+        return [ln.split()[1] for ln in out.splitlines()[2:]]
+
+    assert board("--period", "month", "--by", "volume")[0] == "bob"  # 600 kg
+    assert board("--period", "month", "--by", "form") == ["ann", "bob"]  # 20 vs 4 + 4
+    assert board("--period", "month", "--by", "streak") == ["ann", "bob"]
+    assert board("--period", "all", "--by", "reps") == ["cy", "ann", "bob"]
+    assert "cy" not in board("--by", "reps")  # the default: this week
+    out = run("leaderboard", "--by", "reps")[1]
+    assert out.startswith("Leaderboard, reps, this week")
+    assert partial(cli, capsys, monkeypatch, tmp_path / "empty")("leaderboard")[1].endswith(
+        "no workouts yet\n"
+    )
