@@ -75,7 +75,7 @@ class CommandListener:
         if self.push_to_talk and not self._talking.is_set() and not self._segmenter.in_speech:
             return None
         probability = self.vad.speech_probability(chunk)
-        boundary = self._segmenter.step(chunk, probability)
+        boundary = self._segmenter.step(chunk, probability, complete=self._complete())
         if boundary is Boundary.STARTED:
             self._start_s = self._samples / SAMPLE_RATE
             self.recognizer.start()
@@ -92,6 +92,15 @@ class CommandListener:
             self.vad.reset()
             return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms)
         return None
+
+    def _complete(self) -> bool:
+        """Whether the open utterance already decodes to a whole command (checked only in a pause, where
+        the shorter hangover could apply), so that it can end after a shorter silence."""
+        seg = self._segmenter
+        if not seg.in_speech or seg.trailing_silence + 1 < seg.config.complete_hangover_chunks:
+            return False
+        text = self.recognizer.partial()
+        return bool(text) and parse_intent(text, require_wake_word=self.wake_word).name != NONE
 
     def _decide(self, *, too_long: bool) -> Intent:
         result = self.recognizer.finish()

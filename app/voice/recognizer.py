@@ -50,6 +50,10 @@ class SpeechRecognizer(Protocol):
 
     def feed(self, pcm: npt.NDArray[np.int16]) -> None: ...
 
+    def partial(self) -> str:
+        """The best hypothesis so far (words only, no rejection), while the utterance is open."""
+        ...
+
     def finish(self) -> Recognition: ...
 
 
@@ -125,6 +129,10 @@ class PocketSphinxRecognizer:
         self._grammar.process_raw(data, False, False)
         self._phones.process_raw(data, False, False)
 
+    def partial(self) -> str:
+        hyp = self._grammar.hyp()
+        return str(hyp.hypstr).strip() if hyp is not None else ""
+
     def finish(self) -> Recognition:
         self._grammar.end_utt()
         self._phones.end_utt()
@@ -144,7 +152,8 @@ class PocketSphinxRecognizer:
             if seg.word not in _NON_PHONES and seg.end_frame >= first and seg.start_frame <= last
         ]
         error = _phone_edit_distance(expected, heard) / max(len(expected), 1)
-        acoustic = sum(math.log(max(seg.ascore, 1e-300)) for seg in words) / max(last - first + 1, 1)
+        span = max(last - first + 1, 1)
+        acoustic = sum(math.log(max(seg.ascore, 1e-300)) for seg in words) / span
         self.last_phone_error, self.last_acoustic = error, acoustic
         # 1.0 for a perfect phone match; 0.5 at either rejection threshold, 0 far beyond them
         margin = min(1.0 - error / self.max_phone_error, 1.0 - acoustic / self.min_acoustic)
@@ -187,6 +196,9 @@ class VoskRecognizer:
 
     def feed(self, pcm: npt.NDArray[np.int16]) -> None:
         self._rec.AcceptWaveform(np.ascontiguousarray(pcm, dtype=np.int16).tobytes())
+
+    def partial(self) -> str:
+        return str(json.loads(self._rec.PartialResult()).get("partial", ""))
 
     def finish(self) -> Recognition:
         result = json.loads(self._rec.FinalResult())
