@@ -7,6 +7,7 @@ traceback (``SPOTTER_DEBUG=1`` shows it).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -308,42 +309,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db(args: argparse.Namespace) -> int:
-    from app.storage.commands import db_command
-
-    return db_command(args)
-
-
-def cmd_program(args: argparse.Namespace) -> int:
-    from app.programs.commands import program_command
-
-    return program_command(args)
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from app.reports.commands import report_command
-
-    return report_command(args)
-
-
-def cmd_profile(args: argparse.Namespace) -> int:
-    from app.storage.commands import profile_command
-
-    return profile_command(args)
-
-
-def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from app.reports.commands import leaderboard_command
-
-    return leaderboard_command(args)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from app.reports.commands import export_command
-
-    return export_command(args)
-
-
 def cmd_exercises(_args: argparse.Namespace) -> int:
     from app.engine.exercises.spec import catalogue
 
@@ -352,32 +317,32 @@ def cmd_exercises(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_say(args: argparse.Namespace) -> int:
-    from app.voice.commands import say_command
-
-    return say_command(args)
-
-
-def cmd_listen(args: argparse.Namespace) -> int:
-    from app.voice.commands import listen_command
-
-    return listen_command(args)
-
+#: Commands of the other packages, imported only when run (start-up stays quick).
+LAZY_COMMANDS: dict[str, str] = {
+    "db": "app.storage.commands:db_command",
+    "profile": "app.storage.commands:profile_command",
+    "program": "app.programs.commands:program_command",
+    "report": "app.reports.commands:report_command",
+    "export": "app.reports.commands:export_command",
+    "leaderboard": "app.reports.commands:leaderboard_command",
+    "say": "app.voice.commands:say_command",
+    "listen": "app.voice.commands:listen_command",
+}
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "analyze": cmd_analyze,
     "live": cmd_live,
     "models": cmd_models,
     "exercises": cmd_exercises,
-    "db": cmd_db,
-    "program": cmd_program,
-    "report": cmd_report,
-    "export": cmd_export,
-    "profile": cmd_profile,
-    "leaderboard": cmd_leaderboard,
-    "say": cmd_say,
-    "listen": cmd_listen,
 }
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    if name in COMMANDS:
+        return COMMANDS[name]
+    module, function = LAZY_COMMANDS[name].split(":")
+    command: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), function)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -393,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["live", *(argv or [])])
     try:
-        return COMMANDS[args.command](args)
+        return _command(args.command)(args)
     except SpotterError as exc:
         if os.environ.get("SPOTTER_DEBUG"):
             raise
