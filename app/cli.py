@@ -35,6 +35,13 @@ def _add_pose_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="inference threads (default: 2)")
 
 
+def _add_save_args(p: argparse.ArgumentParser, *, save_help: str, load_of: str) -> None:
+    p.add_argument("--save", action="store_true", help=save_help)
+    p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
+    p.add_argument("--load", type=float, help=f"load of {load_of}, with --save (default: bodyweight)")
+    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spotter", description="Spotter, the offline exercise coach.")
     parser.add_argument("--version", action="version", version=f"spotter {__version__}")
@@ -50,20 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", help="exercise id (default: recognise it)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--fps", type=float, default=15.0, help="poses per second of video (default: 15)")
-    p.add_argument("--save", action="store_true", help="store the workout, set and reps in the database")
-    p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
-    p.add_argument("--load", type=float, help="external load of the set, with --save (default: bodyweight)")
-    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
+    _add_save_args(p, save_help="store the workout, set and reps in the database", load_of="the set")
     _add_pose_args(p)
 
     p = sub.add_parser("live", help="coach live from a camera, file or stream (text output)")
     p.add_argument("--source", default="0", help="camera index, video file or stream URL (default: 0)")
     p.add_argument("--exercise", default="auto", help="exercise id, or auto to recognise it (default: auto)")
     p.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
-    p.add_argument("--save", action="store_true", help="store every rep in the database as it is counted")
-    p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
-    p.add_argument("--load", type=float, help="external load of each set, with --save (default: bodyweight)")
-    p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
+    _add_save_args(p, save_help="store every rep in the database as it is counted", load_of="each set")
     _add_pose_args(p)
 
     p = sub.add_parser("models", help="model files: fetch, convert and verify")

@@ -186,7 +186,6 @@ def estimate_track(
     *,
     target_fps: float = 15.0,
     progress: Progress | None = None,
-    smoother: Callable[[Pose, float], Pose] | None = None,
 ) -> tuple[VideoInfo, PoseTrack, dict[str, float]]:
     """Run the pose estimator over a video; returns its poses and per-stage mean milliseconds."""
     info = probe(path)
@@ -198,14 +197,12 @@ def estimate_track(
         t = index / info.fps
         t0 = time.perf_counter()
         pose = estimator.estimate(rgb, t)
-        t1 = time.perf_counter()
-        if pose is not None and smoother is not None:
-            pose = smoother(pose, t)
-        inner_smooth = 0.0
-        if isinstance(estimator, StageTimed):  # smoothing inside the estimator, timed apart
-            inner_smooth = estimator.last_stage_ms().get("smoothing", 0.0) / 1e3
-        pose_s += t1 - t0 - inner_smooth
-        smooth_s += time.perf_counter() - t1 + inner_smooth
+        elapsed = time.perf_counter() - t0
+        smoothing = 0.0
+        if isinstance(estimator, StageTimed):  # smoothing happens inside the estimator, timed apart
+            smoothing = estimator.last_stage_ms().get("smoothing", 0.0) / 1e3
+        pose_s += elapsed - smoothing
+        smooth_s += smoothing
         track.times.append(t)
         track.poses.append(pose)
         count += 1
@@ -236,16 +233,13 @@ def analyze_video(
     exercise: str | None = None,
     target_fps: float = 15.0,
     progress: Progress | None = None,
-    smoother: Callable[[Pose, float], Pose] | None = None,
     model: str = "",
 ) -> AnalysisResult:
     """Analyse one video file. ``exercise=None`` recognises the exercise first."""
     if exercise is not None:
         get_spec(exercise)  # an unknown id fails before any decoding
     start = time.perf_counter()
-    info, track, stages = estimate_track(
-        path, estimator, target_fps=target_fps, progress=progress, smoother=smoother
-    )
+    info, track, stages = estimate_track(path, estimator, target_fps=target_fps, progress=progress)
     seen = sum(p is not None for p in track.poses)
     if seen == 0:
         raise NoPersonError(f"Nobody was found in {path}: is a whole person in view?")

@@ -134,9 +134,9 @@ class ExerciseAnalyzer:
                 continue  # begins inside a counted rep: the other leg's counter-movement
             self._accepted_partials.append(cand)
             partial = PartialRep(
-                t=cand.decided_t,
+                t=cand.counted_t,
                 exercise=self.spec.id,
-                rom_deg=self._rom_deg(cand, channel),
+                rom_deg=self._rom_deg(cand, channel, self._rep_track(cand)),
                 start_s=cand.start_t,
                 end_s=cand.end_t,
             )
@@ -159,16 +159,16 @@ class ExerciseAnalyzer:
             self._set_start = cand.start_t
             self._set_first_rep = len(self.reps)
             self._set_first_partial = len(self.partial_reps)
-            events.append(SetStarted(t=cand.decided_t, exercise=self.spec.id))
+            events.append(SetStarted(t=cand.counted_t, exercise=self.spec.id))
         self._last_rep_t = cand.end_t
         rep = self._detail(cand, channel)
         self.reps.append(rep)
-        events.append(RepCounted(t=cand.decided_t, exercise=self.spec.id, rep=rep))
+        events.append(RepCounted(t=cand.counted_t, exercise=self.spec.id, rep=rep))
         for fault in rep.faults:
             rule = next(r for r in self.spec.form if r.id == fault)
             events.append(
                 FormFault(
-                    t=cand.decided_t,
+                    t=cand.counted_t,
                     exercise=self.spec.id,
                     rep_index=rep.index,
                     fault=fault,
@@ -185,9 +185,10 @@ class ExerciseAnalyzer:
         assert self.spec.movement is not None
         if channel.index == 0:
             return False
-        raw = self._primary_raw(cand, channel.side)
-        if raw is None:
+        track = self._rep_track(cand)
+        if track is None:
             return False
+        raw = self._primary_raw(track, channel.side)
         finite = raw[np.isfinite(raw)]
         if finite.size < 0.7 * raw.size or finite.size < 3:
             return False
@@ -225,25 +226,27 @@ class ExerciseAnalyzer:
                 return True
         return False
 
-    def _rom_deg(self, cand: RepCandidate, channel: Channel) -> float | None:
+    def _rom_deg(self, cand: RepCandidate, channel: Channel, track: feat.Track | None) -> float | None:
         """Range of motion in degrees from the primary (angle) signal over the rep's frames."""
         assert self.spec.movement is not None
         primary = self.spec.movement.primary
         if channel.index == 0 and primary.kind == "angle":
             return round(cand.depth, 1)
-        if primary.kind != "angle":
+        if primary.kind != "angle" or track is None:
             return None
-        raw = self._primary_raw(cand, channel.side)
-        if raw is None or not np.isfinite(raw).any():
+        raw = self._primary_raw(track, channel.side)
+        if not np.isfinite(raw).any():
             return None
         return round(float(np.nanmax(raw) - np.nanmin(raw)), 1)
 
-    def _primary_raw(self, cand: RepCandidate, side: str) -> feat.FloatArray | None:
-        assert self.spec.movement is not None
+    def _rep_track(self, cand: RepCandidate) -> feat.Track | None:
+        """The kept frames of one rep (None when too few were seen to judge it)."""
         frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
-        if len(frames) < 3:
-            return None
-        track = self._track_of(frames)
+        return self._track_of(frames) if len(frames) >= 3 else None
+
+    def _primary_raw(self, track: feat.Track, side: str) -> feat.FloatArray:
+        """The primary signal, unoriented, of one side or the mean of both ("both")."""
+        assert self.spec.movement is not None
         primary = self.spec.movement.primary
         if side in feat.SIDES:
             return raw_signal(track, primary, side)
@@ -260,7 +263,8 @@ class ExerciseAnalyzer:
             eccentric, concentric = first, second
         else:
             eccentric, concentric = second, first
-        rom = self._rom_deg(cand, channel)
+        track = self._rep_track(cand)
+        rom = self._rom_deg(cand, channel, track)
         speed = (rom or 0.0) / max(concentric, 1e-3)
         peak = cand.peak_speed * (rom / cand.depth) if rom is not None and cand.depth > 0 else 0.0
         return RepDetail(
@@ -275,19 +279,13 @@ class ExerciseAnalyzer:
             mean_speed_dps=round(speed, 1),
             peak_speed_dps=round(peak, 1),
             side="" if channel.side == "both" else channel.side,
-            faults=self._faults(cand),
+            faults=self._faults(track),
         )
 
-    def _faults(self, cand: RepCandidate) -> tuple[str, ...]:
-        if not self.spec.form:
+    def _faults(self, track: feat.Track | None) -> tuple[str, ...]:
+        if not self.spec.form or track is None:
             return ()
-        frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
-        if len(frames) < 3:
-            return ()
-        track = self._track_of(frames)
-        raw = self._primary_raw(cand, "both")
-        if raw is None:
-            return ()
+        raw = self._primary_raw(track, "both")
         return tuple(rule.id for rule in self.spec.form if form.evaluate(rule, track, raw))
 
     # ------------------------------------------------------------------ holds

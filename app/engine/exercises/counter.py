@@ -43,11 +43,7 @@ class RepCandidate:
     bottom_value: float
     peak_speed: float  # signal units per second, second phase
     full: bool
-    counted_t: float = -1.0  # when the counter decided (the event's time); end_t if unset
-
-    @property
-    def decided_t(self) -> float:
-        return self.counted_t if self.counted_t >= 0 else self.end_t
+    counted_t: float  # when the counter decided: the time of its events
 
     @property
     def depth(self) -> float:
@@ -223,6 +219,7 @@ class RepCounter:
                 bottom_value=self._bot_v,
                 peak_speed=0.0,
                 full=True,
+                counted_t=t,
             )
             self._depths.append(depth)
             self._restart_from(t, value)

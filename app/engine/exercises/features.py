@@ -145,10 +145,3 @@ def relative_height(track: Track, joint: str, ref: str) -> FloatArray:
     """Height of ``joint`` above ``ref`` (midpoints), in torso lengths (image y points down)."""
     dy = midpoint(track, ref)[:, 1] - midpoint(track, joint)[:, 1]
     return np.asarray(dy / np.maximum(torso_length(track), 1e-6), np.float64)
-
-
-def side_relative_height(track: Track, joint: str, ref: str, side: str) -> FloatArray:
-    """Height of one side's ``joint`` above the same side's ``ref``, in torso lengths."""
-    j = track.pixels[:, landmark_index(joint, side), 1]
-    r = track.pixels[:, landmark_index(ref, side), 1]
-    return np.asarray((r - j) / np.maximum(torso_length(track), 1e-6), np.float64)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import features as feat
+from .analyzer import ExerciseAnalyzer
 from .spec import ExerciseSpec, catalogue
 
 #: The main joint angles whose ranges describe where a movement happens.
@@ -133,8 +134,6 @@ def _motion_score(spec: ExerciseSpec, desc: dict[str, float]) -> float:
 
 
 def _repetition_score(spec: ExerciseSpec, track: feat.Track) -> tuple[float, int]:
-    from .analyzer import ExerciseAnalyzer  # local: the analyzer imports this module's package
-
     analyzer = ExerciseAnalyzer(spec)
     for i in range(len(track)):
         pose = track.pose_at(i)
