@@ -22,10 +22,12 @@ from app.engine.events import (
     PersonLost,
     PipelineStats,
     StreamEnded,
+    WorkoutPaused,
+    WorkoutResumed,
 )
 from app.engine.pipeline import LivePipeline, PipelineConfig, PoseFrameProcessor
 from app.engine.pose.types import Pose
-from app.engine.sinks import ListSink
+from app.engine.sinks import CallbackSink, ListSink
 from app.errors import CameraError, VideoError
 
 VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
@@ -174,6 +176,40 @@ def test_file_to_eof_processes_every_frame_then_finishes(tmp_path: Path) -> None
     assert {"decode", "process", "brightness"} <= stats.stage_ms.keys()
     assert sink.of_type(EngineFailed) == []
     assert [e.seq for e in sink.of_type(Brightness)] == list(range(40))
+
+
+def test_pause_skips_analysis_until_resume_and_marks_both_in_stream_order(tmp_path: Path) -> None:
+    sink = ListSink()
+    processor = BrightnessProcessor()
+
+    def pause_at_frame_10(event: Event) -> None:  # pauses from inside, at a known frame
+        sink.emit(event)
+        if isinstance(event, Brightness) and event.seq == 10:
+            pipeline.pause("voice")
+
+    video = make_video(tmp_path / "p.mp4", 60)
+    pipeline = LivePipeline(OpenCvFrameSource(video), processor, CallbackSink(pause_at_frame_10))
+
+    def resume_after_frame_30() -> None:
+        while (frame := pipeline.latest_frame) is None or frame.seq < 30:
+            time.sleep(0.001)
+        pipeline.resume("voice")
+
+    resumer = threading.Thread(target=resume_after_frame_30)
+    resumer.start()
+    run_to_end(pipeline)
+    resumer.join()
+    kinds = [type(e) for e in sink.events if not isinstance(e, PipelineStats)]
+    paused_at, resumed_at = kinds.index(WorkoutPaused), kinds.index(WorkoutResumed)
+    assert kinds[paused_at - 1] is Brightness and kinds[resumed_at - 1] is WorkoutPaused  # nothing between
+    seqs = processor.seqs
+    assert seqs[:11] == list(range(11))
+    gap = seqs[11] - seqs[10]
+    assert gap > 20  # frames 11..30 at least were shown but not analysed
+    assert seqs[11:] == list(range(seqs[11], 60))  # everything after the resume is analysed again
+    assert not pipeline.paused
+    assert sink.of_type(WorkoutPaused)[0].reason == "voice"
+    assert sink.of_type(StreamEnded)[-1].reason == "eof"
 
 
 @needs_videos

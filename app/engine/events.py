@@ -79,6 +79,18 @@ class HoldEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class WorkoutPaused(Event):
+    """Frames are no longer analysed (the person asked for a pause)."""
+
+    reason: str  # "voice", "user"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkoutResumed(Event):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExerciseRecognized(Event):
     exercise: str
     confidence: float

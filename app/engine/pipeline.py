@@ -30,6 +30,8 @@ from app.engine.events import (
     PersonFound,
     PersonLost,
     StreamEnded,
+    WorkoutPaused,
+    WorkoutResumed,
 )
 from app.engine.monitoring import RestartBudget, StatsWindow, describe
 from app.engine.pose.types import Pose, PoseEstimator, StageTimed
@@ -112,6 +114,8 @@ class LivePipeline:
         self._end_reason: str | None = None  # set by the capture thread before it closes the slot
         self._last_capture = (0.0, 0.0)  # (t_stream, t_capture) of the newest captured frame
         self._latest: Frame | None = None
+        self._pause_reason: str | None = None  # requested by any thread; applied by the inference thread
+        self._resume_reason = "user"
         cfg = self._config
         self._budget = RestartBudget(
             cfg.max_restarts, cfg.restart_window_s, backoff_s=cfg.backoff_s, backoff_max_s=cfg.backoff_max_s
@@ -138,6 +142,18 @@ class LivePipeline:
     def latest_frame(self) -> Frame | None:
         """The frame the inference thread took last, for display."""
         return self._latest
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_reason is not None
+
+    def pause(self, reason: str = "user") -> None:
+        """Stop analysing frames (they are still taken and shown) until ``resume``. Thread-safe."""
+        self._pause_reason = reason
+
+    def resume(self, reason: str = "user") -> None:
+        self._resume_reason = reason
+        self._pause_reason = None
 
     def start(self) -> None:
         if self._threads:
@@ -255,6 +271,10 @@ class LivePipeline:
         while not self._stop.is_set() and not self._slot.put(frame, timeout=self._config.poll_s):
             pass
 
+    def stream_time(self) -> float:
+        """Stream seconds now: the newest frame's time plus the wall time since it was captured."""
+        return self._stream_now()
+
     def _stream_now(self) -> float:
         t_stream, t_capture = self._last_capture
         return t_stream + (time.monotonic() - t_capture if t_capture else 0.0)
@@ -303,6 +323,7 @@ class LivePipeline:
     def _inference_loop(self, stats: StatsWindow) -> tuple[str, float]:
         cfg = self._config
         t = 0.0
+        paused: str | None = None  # the pause in effect, as this thread last applied it
         while True:
             if self._stop.is_set():
                 return "stopped", t
@@ -312,7 +333,18 @@ class LivePipeline:
                     return self._end_reason or "stopped", t
             else:
                 t = frame.t_stream
-                self._process(frame, stats)
+            requested = self._pause_reason
+            if requested != paused:  # applied here so the events stay in stream order
+                if requested is not None:
+                    self._sink.emit(WorkoutPaused(t=t, reason=requested))
+                else:
+                    self._sink.emit(WorkoutResumed(t=t, reason=self._resume_reason))
+                paused = requested
+            if frame is not None:
+                if paused is None:
+                    self._process(frame, stats)
+                else:
+                    self._latest = frame
             now = time.monotonic()
             if stats.due(now, cfg.stats_interval_s):
                 event = stats.take(now, t=t, dropped=self.dropped)

@@ -1,8 +1,8 @@
 """Event sinks: where the engine's events go.
 
 ``QueueSink`` buffers events for a consumer that polls (the desktop app's bridge, a CLI loop);
-``CallbackSink`` hands each event to a function; ``ListSink`` keeps everything, for tests. All are
-safe to call from several engine threads at once.
+``CallbackSink`` hands each event to a function; ``TeeSink`` fans out to several; ``ListSink`` keeps
+everything, for tests. All are safe to call from several engine threads at once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from app.engine.events import Event
+from app.engine.events import Event, EventSink
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,20 @@ class QueueSink:
     def __len__(self) -> int:
         with self._cond:
             return len(self._events)
+
+
+class TeeSink:
+    """Hands every event to each of several sinks, in order; one failing sink does not starve the rest."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = sinks
+
+    def emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception:
+                log.exception("Event sink %s failed on %s", type(sink).__name__, type(event).__name__)
 
 
 class CallbackSink:
