@@ -315,3 +315,15 @@ def test_onnx_runner_rejects_broken_and_missing_files(tmp_path: Path) -> None:
         OnnxRunner(broken)
     with pytest.raises(ModelLoadError, match="missing"):
         OnnxRunner(tmp_path / "absent.onnx")
+
+
+def test_litert_start_up_prints_nothing_on_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """LiteRT's native INFO line about XNNPACK is filtered; a CLI's stderr is for real problems."""
+    from app.engine.models import model_dir
+    from app.engine.pose.runners import LiteRtRunner
+
+    path = model_dir() / "pose_landmark_full.tflite"
+    if not path.is_file():
+        pytest.skip("model files are not set up")
+    LiteRtRunner(path)
+    assert "XNNPACK" not in capfd.readouterr().err

@@ -8,7 +8,11 @@ same pre- and post-processing drives LiteRT (``.tflite``, fastest on CPU) and ON
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,6 +68,37 @@ def _image_size(shape: Sequence[Any], path: Path) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
+_NATIVE_NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate",)
+
+
+@contextmanager
+def _native_noise_filtered() -> Iterator[None]:
+    """Hold back what native code writes to file descriptor 2 meanwhile, then pass it on without the
+    lines in ``_NATIVE_NOISE`` (LiteRT's C++ logger prints one INFO line per interpreter, ignoring
+    every log-level setting). Lines other threads write in that moment are delayed, not lost."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded, pythonw): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [
+                ln
+                for ln in held.read().decode(errors="replace").splitlines()
+                if not ln.startswith(_NATIVE_NOISE)
+            ]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
 class LiteRtRunner:
     """A ``.tflite`` model run by the LiteRT interpreter (XNNPACK on CPU)."""
 
@@ -72,8 +107,9 @@ class LiteRtRunner:
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
+            with _native_noise_filtered():
+                self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise _broken(path, exc) from exc
         inputs = self._interpreter.get_input_details()
