@@ -53,3 +53,32 @@ def test_real_jumping_jacks_without_the_exercise_given(litert_full: Any) -> None
     events += auto.finish(info.duration_s)
     assert auto.exercise == "jumping_jack"
     assert abs(sum(isinstance(e, RepCounted) for e in events) - truth["reps"]) <= 1
+
+
+def test_a_set_of_another_exercise_after_a_rest_is_recognised_again() -> None:
+    times = np.arange(0, 60, 1 / 15)
+    knee = dips(times, [2, 5, 8, 11, 14, 17], rest=175, bottom=85)  # squats, then rest
+    elbow = dips(times, [36, 39, 42, 45, 48, 51], rest=165, bottom=45)  # then curls
+    auto = AutoExerciseAnalyzer(InlineExecutor())
+    events: list[Event] = []
+    for t, k, e in zip(times, knee, elbow, strict=True):
+        events += auto.update(stick_pose(knee_deg=k, elbow_left_deg=e, elbow_right_deg=e), float(t))
+    events += auto.finish(float(times[-1]))
+    recognised = [e.exercise for e in events if isinstance(e, ExerciseRecognized)]
+    reps = [e.exercise for e in events if isinstance(e, RepCounted)]
+    assert recognised == ["squat", "biceps_curl"]
+    assert reps == ["squat"] * 6 + ["biceps_curl"] * 6
+
+
+def test_a_second_set_of_the_same_exercise_is_taken_up_after_one_rep() -> None:
+    times = np.arange(0, 50, 1 / 15)
+    knee = dips(times, [2, 5, 8, 11, 14, 17, 33, 36, 39, 42], rest=175, bottom=85)
+    auto = AutoExerciseAnalyzer(InlineExecutor())
+    events: list[Event] = []
+    for t, k in zip(times, knee, strict=True):
+        events += auto.update(stick_pose(knee_deg=k), float(t))
+    events += auto.finish(float(times[-1]))
+    recognised = [e for e in events if isinstance(e, ExerciseRecognized)]
+    assert [e.exercise for e in recognised] == ["squat", "squat"]
+    assert recognised[1].t < 37.0, "the second set is taken up after its first rep or two"
+    assert [e.rep.index for e in events if isinstance(e, RepCounted)] == list(range(1, 11))  # per exercise

@@ -4,7 +4,9 @@ Until the exercise is known, poses are kept (about 10 per second, at most a minu
 seconds the window is ranked by ``recognize.rank_exercises`` on an executor, so the inference
 thread never waits for it. Once one exercise leads with enough confidence and at least two reps of
 evidence, an ``ExerciseAnalyzer`` for it replays the kept poses (no rep before the decision is lost)
-and takes over the stream.
+and takes over the stream until its set ends. Then the next set may be another exercise, so the
+window starts again; the exercise just done needs only one rep of evidence to be taken up again, and
+its analyzer (with what it learned of the person's range) carries on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 
-from app.engine.events import Event, ExerciseRecognized
+from app.engine.events import Event, ExerciseRecognized, SetFinished
 from app.engine.pose.types import Pose
 
 from .analyzer import ExerciseAnalyzer
@@ -51,6 +53,8 @@ class AutoExerciseAnalyzer:
         self._image_size = (1, 1)
         self._next_try = RECOGNIZE_EVERY_S
         self._pending: Future[list[Candidate]] | None = None
+        self._done: dict[str, ExerciseAnalyzer] = {}  # analyzers of exercises done earlier, by id
+        self._previous: str | None = None  # the exercise of the set that ended last
         self.analyzer: ExerciseAnalyzer | None = None
         self.confidence = 0.0
 
@@ -60,7 +64,10 @@ class AutoExerciseAnalyzer:
 
     def update(self, pose: Pose | None, t: float) -> list[Event]:
         if self.analyzer is not None:
-            return self.analyzer.update(pose, t)
+            events = self.analyzer.update(pose, t)
+            if any(isinstance(e, SetFinished) for e in events):
+                self._set_ended(t)
+            return events
         self._keep(pose, t)
         if self._pending is not None and self._pending.done():
             events = self._decide(self._pending.result(), t)
@@ -79,6 +86,14 @@ class AutoExerciseAnalyzer:
         if self.analyzer is not None:
             events += self.analyzer.finish(t)
         return events
+
+    def _set_ended(self, t: float) -> None:
+        """Watch again: the next set may be another exercise."""
+        assert self.analyzer is not None
+        self._previous = self.analyzer.spec.id
+        self._done[self._previous] = self.analyzer
+        self.analyzer = None
+        self._next_try = t + RECOGNIZE_EVERY_S
 
     def _keep(self, pose: Pose | None, t: float) -> None:
         if pose is not None:
@@ -100,11 +115,12 @@ class AutoExerciseAnalyzer:
             return []
         best = ranked[0]
         confidence = best.score / total
-        enough_reps = best.reps >= self._min_reps or get_spec(best.exercise).kind == "hold"
+        min_reps = 1 if best.exercise == self._previous else self._min_reps  # another set of the same
+        enough_reps = best.reps >= min_reps or get_spec(best.exercise).kind == "hold"
         if not final and (confidence < self._min_confidence or not enough_reps):
             return []
         log.info("recognised %s (confidence %.2f) after %.1f s", best.exercise, confidence, t)
-        self.analyzer = ExerciseAnalyzer(get_spec(best.exercise))
+        self.analyzer = self._done.pop(best.exercise, None) or ExerciseAnalyzer(get_spec(best.exercise))
         self.confidence = confidence
         events: list[Event] = [
             ExerciseRecognized(t=t, exercise=best.exercise, confidence=round(confidence, 3))
