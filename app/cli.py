@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ from app.errors import SpotterError
 
 if TYPE_CHECKING:
     from app.engine.pipeline import Analyzer
+    from app.voice.cues import CueSpoken
+    from app.voice.live import LiveVoice, VoiceOptions
 
 log = logging.getLogger("spotter")
 
@@ -40,6 +43,7 @@ def _add_save_args(p: argparse.ArgumentParser, *, save_help: str, load_of: str) 
     p.add_argument("--profile", default="me", help="whose workout it is, with --save (default: me)")
     p.add_argument("--load", type=float, help=f"load of {load_of}, with --save (default: bodyweight)")
     p.add_argument("--unit", choices=("kg", "lb"), default="kg", help="unit of --load (default: kg)")
+    p.add_argument("--pin", help="PIN of a protected --profile (default: $SPOTTER_PIN, else asked for)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="0", help="camera index, video file or stream URL (default: 0)")
     p.add_argument("--exercise", default="auto", help="exercise id, or auto to recognise it (default: auto)")
     p.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
+    voice = p.add_argument_group("voice coach")
+    voice.add_argument(
+        "--voice", action="store_true", help="speak counts and cues (captions without a speaker)"
+    )
+    voice.add_argument("--listen", action="store_true", help="take voice commands from the microphone")
+    voice.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')
+    voice.add_argument("--rep-counts", choices=("every", "last_three", "none"), default="every")
+    voice.add_argument("--target-reps", type=int, help="reps per set, for counting down the last three")
+    voice.add_argument("--rest", type=int, default=60, help="rest countdown after a set, seconds (0: none)")
+    voice.add_argument("--voice-engine", choices=("auto", "piper", "espeak"), default="auto")
+    voice.add_argument("--vosk-model", type=Path, help="recognise commands with Vosk and this model folder")
     _add_save_args(p, save_help="store every rep in the database as it is counted", load_of="each set")
     _add_pose_args(p)
 
@@ -136,6 +151,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from app.engine.offline import analyze_video, probe
     from app.engine.pose.estimators import create_estimator
 
+    if args.save:  # a PIN-protected profile: refuse before any work, so nothing is saved
+        from app.storage.commands import check_save_pin
+
+        check_save_pin(args)
     info = probe(args.video)
     estimator = create_estimator(args.backend, args.model, threads=args.threads)
     progress = _progress_bar(info.frames) if info.duration_s > 20 and sys.stderr.isatty() else None
@@ -160,8 +179,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.save:
         from app.storage.commands import save_analysis
 
-        saved = save_analysis(args, result)
-        print(f"saved {saved.reps} reps (set {saved.set_id}) for {args.profile}", file=sys.stderr)
+        print(save_analysis(args, result), file=sys.stderr)
     return 0
 
 
@@ -225,8 +243,12 @@ def cmd_live(args: argparse.Namespace) -> int:
     from app.engine.events import Event, EventSink, PipelineStats, RepCounted
     from app.engine.pipeline import LivePipeline, PoseFrameProcessor
     from app.engine.pose.estimators import create_estimator
-    from app.engine.sinks import CallbackSink
+    from app.engine.sinks import CallbackSink, TeeSink
 
+    if args.save:  # a PIN-protected profile: refuse before the camera opens
+        from app.storage.commands import check_save_pin
+
+        check_save_pin(args)
     analyzer = _live_analyzer(args.exercise)
     target: int | str = int(args.source) if args.source.isdigit() else args.source
     source = OpenCvFrameSource(target, realtime=args.realtime)
@@ -235,19 +257,17 @@ def cmd_live(args: argparse.Namespace) -> int:
     def show(event: Event) -> None:
         if isinstance(event, RepCounted):
             rep = event.rep
-            print(
-                f"[{event.t:7.2f}] rep {rep.index}: ROM {rep.rom_deg} deg, up {rep.concentric_s:.1f} s",
-                flush=True,
-            )
+            _line(f"[{event.t:7.2f}] rep {rep.index}: ROM {rep.rom_deg} deg, up {rep.concentric_s:.1f} s")
         elif isinstance(event, PipelineStats):
             log.info(
                 "%.1f fps, dropped %d, latency p95 %.1f ms", event.fps, event.dropped, event.latency_p95_ms
             )
         else:
-            print(f"[{event.t:7.2f}] {type(event).__name__}: {_fields(event)}", flush=True)
+            _line(f"[{event.t:7.2f}] {type(event).__name__}: {_fields(event)}")
 
     processor = PoseFrameProcessor(estimator, analyzer)
-    sink: EventSink = CallbackSink(show)
+    voice = _live_voice(args)
+    sink: EventSink = CallbackSink(show) if voice.coach is None else TeeSink(CallbackSink(show), voice.coach)
     recording = None
     if args.save:
         from app.storage.live import RecordingSink
@@ -257,18 +277,58 @@ def cmd_live(args: argparse.Namespace) -> int:
         )
         sink = recording
     pipeline = LivePipeline(source, processor, sink)
+    interrupted = False
     try:
         pipeline.start()
+        if args.listen:
+            voice.listen(_voice_options(args), pipeline, sink, pipeline.stream_time)
         while pipeline.running:
             pipeline.join(timeout=0.5)
     except KeyboardInterrupt:
+        interrupted = True
         pipeline.stop()
         pipeline.join(timeout=3.0)
     finally:
+        voice.close(finish_s=0.0 if interrupted else 4.0)
         estimator.close()
         if recording is not None:
             print(f"{recording.close()} for {args.profile}", file=sys.stderr)
     return 0
+
+
+def _voice_options(args: argparse.Namespace) -> VoiceOptions:
+    from app.voice.live import VoiceOptions
+
+    return VoiceOptions(
+        speak=args.voice,
+        listen=args.listen,
+        engine=args.voice_engine,
+        rep_counts=args.rep_counts,
+        target_reps=args.target_reps,
+        rest_s=args.rest,
+        wake_word=args.wake_word,
+        vosk_model=args.vosk_model,
+    )
+
+
+def _live_voice(args: argparse.Namespace) -> LiveVoice:
+    """The coach's voice for ``live --voice``; its captions are printed as they are spoken."""
+    from app.voice.live import LiveVoice
+
+    def caption(line: CueSpoken) -> None:
+        _line(f"coach: {line.text}" + ("" if line.audible else "  (caption only)"))
+
+    return LiveVoice.open_coach(_voice_options(args), caption)
+
+
+_STDOUT = threading.Lock()
+
+
+def _line(text: str) -> None:
+    """One whole line on stdout, never interleaved with another thread's."""
+    with _STDOUT:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def _fields(event: object) -> str:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared_data import clip
+from shared_data import clip, manifest
 
 from app.engine.capture import OpenCvFrameSource
 from app.engine.events import Event, RepCounted, SetFinished
@@ -94,3 +94,53 @@ def test_killed_live_session_keeps_its_counted_reps(tmp_path: Path) -> None:
         (achieved, load) = conn.execute("SELECT achieved_reps, load FROM sets").fetchone()
     assert idx[:3] == [1, 2, 3] and len(idx) in (3, 4)  # the 4th was printed as it was queued
     assert achieved == len(idx) and load == 5.0
+
+
+def test_live_holds_are_saved_as_sets_with_their_time(tmp_path: Path) -> None:
+    from app.engine.events import HoldEnded, HoldStarted, StreamEnded
+
+    recording = RecordingSink.open(tmp_path, "Ana")
+    for event in (
+        HoldStarted(5.0, "plank"),
+        HoldEnded(39.0, "plank", 2.0, 38.5),  # ended 0.5 s before it was reported
+        HoldStarted(52.0, "plank"),
+        HoldEnded(70.0, "plank", 47.0, 69.0),
+        StreamEnded(71.0, "cam0", "eof"),
+    ):
+        recording.emit(event)
+    summary = recording.close()
+    assert summary.startswith("saved 0 reps and 2 holds (58 s) in 2 sets") and recording.failed == 0
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        sets = conn.execute(
+            "SELECT exercise, hold_s, achieved_reps, id FROM sets ORDER BY started_at"
+        ).fetchall()
+        times = conn.execute("SELECT started_at, ended_at FROM sets ORDER BY started_at").fetchall()
+        events = conn.execute("SELECT set_id FROM events WHERE kind = 'HoldEnded'").fetchall()
+        best = conn.execute("SELECT kind, value, unit FROM personal_records ORDER BY value").fetchall()
+    assert [s[:3] for s in sets] == [("plank", 36.5, 0), ("plank", 22.0, 0)]
+    assert sorted(e[0] for e in events) == sorted(s[3] for s in sets)  # each event points at its set
+    assert all(start < end for start, end in times)
+    assert best == [("max_hold", 36.5, "s")]  # the shorter second hold is no record
+
+
+def test_analyze_save_of_a_plank_clip_saves_the_hold_as_a_program_session(
+    tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    from app.cli import main
+
+    path = clip("plank_05.mp4")
+    (hand_start, hand_end), *_ = manifest()["plank_05.mp4"]["hold_s"]
+    data = ["--data-dir", str(tmp_path)]
+    program = [*data, "program", "new", "--profile", "Ana", "--equipment", "bodyweight", "--days", "3"]
+    assert main(program) == 0  # Day 1: squat, push_up, plank
+    capsys.readouterr()
+    assert main([*data, "analyze", str(path), "--exercise", "plank", "--save", "--profile", "Ana"]) == 0
+    err = capsys.readouterr().err
+    assert "saved 1 plank hold" in err and "session 1 of the active program" in err, err
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        (hold_s, reps), *more = conn.execute("SELECT hold_s, achieved_reps FROM sets").fetchall()
+        linked = conn.execute("SELECT source, program_session FROM workouts").fetchall()
+    assert not more and reps == 0 and linked == [("video", 0)]
+    assert abs(hold_s - (hand_end - hand_start)) < 4.0  # 37 s marked by hand
+    assert main([*data, "program", "next", "--profile", "Ana"]) == 0
+    assert capsys.readouterr().out.startswith("Next: Day 2")

@@ -115,3 +115,67 @@ def test_leaderboard_boards_and_periods(
     assert partial(cli, capsys, monkeypatch, tmp_path / "empty")("leaderboard")[1].endswith(
         "no workouts yet\n"
     )
+
+
+# ------------------------------------------------------------------- --save to a PIN-protected profile
+def _saved_workouts(data: Path) -> int:
+    with sqlite3.connect(data / "spotter.db") as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM workouts WHERE deleted_at IS NULL").fetchone()[0])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_save_to_a_pin_profile_needs_the_pin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared_data import clip
+
+    video = str(clip("shoulderpress_01.mp4"))
+    run = partial(cli, capsys, monkeypatch, tmp_path)
+    monkeypatch.delenv("SPOTTER_PIN", raising=False)
+    assert run("profile", "add", "Ana", "--pin-stdin", stdin="2468\n")[0] == 0
+    save = ("analyze", video, "--exercise", "shoulder_press", "--save", "--profile", "Ana")
+
+    code, _, err = run(*save)  # stdin is no terminal: refused, not asked
+    assert code == 2 and err.count("\n") == 1 and "protected by a PIN" in err and "SPOTTER_PIN" in err
+    code, _, err = run(*save, "--pin", "1111")
+    assert code == 2 and "Wrong PIN" in err and "nothing was saved" in err
+    monkeypatch.setenv("SPOTTER_PIN", "1357")
+    assert run(*save)[0] == 2
+    code, _, err = run("live", "--source", "no-such-camera.mp4", "--save", "--profile", "Ana")
+    assert code == 2 and "Wrong PIN" in err  # refused before the camera is opened
+    assert _saved_workouts(tmp_path) == 0
+
+    monkeypatch.setenv("SPOTTER_PIN", "2468")
+    code, _, err = run(*save)
+    assert code == 0 and "saved 2 reps" in err, err
+    monkeypatch.delenv("SPOTTER_PIN")
+    code, _, err = run(*save, "--pin", "2468", "--load", "20", "--unit", "kg")
+    assert code == 0 and _saved_workouts(tmp_path) == 2
+
+
+def test_save_pin_is_asked_for_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from app.errors import StorageError
+    from app.storage.commands import check_save_pin
+    from app.storage.profiles import add_profile
+
+    with open_database(tmp_path) as db:
+        db.writer.call(lambda c: add_profile(c, "Bo", pin="8642"))
+    monkeypatch.delenv("SPOTTER_PIN", raising=False)
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    args = argparse.Namespace(data_dir=tmp_path, profile="Bo", pin=None)
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or "8642")
+    check_save_pin(args)
+    assert asked == ["PIN for Bo: "]
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "0000")
+    with pytest.raises(StorageError, match="Wrong PIN"):
+        check_save_pin(args)
+    check_save_pin(
+        argparse.Namespace(data_dir=tmp_path, profile="new person", pin=None)
+    )  # no PIN: no question

@@ -202,29 +202,63 @@ def test_next_hints_a_load_only_for_loaded_exercises(tmp_path: Path) -> None:
     assert plank.hold and plank.target == "2 x 20-60 s" and plank.note.startswith("hold 20-60 s")
 
 
-def test_next_after_logged_sessions_adds_load_or_range(tmp_path: Path) -> None:
+def _log(db: object, when: str, sets: list[tuple[str, float | None, int]]) -> int | None:
+    """One saved workout at ``when`` (UTC): (exercise, load, reps) per set; its program session."""
+    r = WorkoutRecorder(db, "Ana", started_at=f"{when}+00:00")  # type: ignore[arg-type]
+    for ex, load, reps in sets:
+        r.start_set(ex, load=load, unit="kg")
+        for i in range(1, reps + 1):
+            r.rep(RepDetail(i, 0, 1, 2, 1, 0.1, 0.9, 90.0, 100.0, 150.0))
+        r.finish_set()
+    r.finish()
+    return r.program_session
+
+
+def test_saved_workouts_are_sessions_of_the_active_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
     from app.programs.commands import program_progress
 
-    _program_db(tmp_path)
+    _program_db(tmp_path)  # strength, barbell: A = squat, bench_press, shrug, plank; B = deadlift, ...
     with open_database(tmp_path) as db:
-        for _ in range(2):  # two Full body A sessions at 60 kg, every set at the top of the range
-            r = WorkoutRecorder(db, "Ana")
-            for ex, load in (("squat", 60.0), ("push_up", None)):
-                for _ in range(4):
-                    r.start_set(ex, load=load, unit="kg")
-                    for i in range(1, 7):
-                        r.rep(RepDetail(i, 0, 1, 2, 1, 0.1, 0.9, 90.0, 100.0, 150.0))
-                    r.finish_set()
-            r.finish()
+        db.writer.call(
+            lambda c: c.exec_driver_sql("UPDATE programs SET created_at = '2025-03-01T00:00:00+00:00'")
+        )
+        assert _log(db, "2025-02-28T12:00:00", [("squat", 60.0, 6)]) is None  # before the program began
+        # Monday: squat (planned in session 0, Day 1) with push-ups (not planned): session 0
+        assert _log(db, "2025-03-10T12:00:00", [("push_up", None, 10)] + [("squat", 60.0, 6)] * 3) == 0
+        # Tuesday: squats again, but the next session is Day 2 (no squat): extra training, not a session
+        assert _log(db, "2025-03-11T12:00:00", [("squat", 60.0, 3)] * 3) is None
+        # Wednesday: deadlift is planned in Day 2: session 1; a second clip the same day joins it
+        assert _log(db, "2025-03-12T12:00:00", [("deadlift", 100.0, 5)] * 3) == 1
+        assert _log(db, "2025-03-12T12:30:00", [("shoulder_press", 30.0, 5)] * 3) == 1
         with db.read() as conn:
-            progress = program_progress(conn, "Ana", today=date.today())
+            progress = program_progress(conn, "Ana", today=date(2025, 3, 13))
     assert progress is not None
     assert (progress.sessions_done, progress.sessions_planned) == (2, 3)
     assert progress.next_day == "Day 3: Full body A"
     by_ex = {i.prescription.exercise: i for i in progress.items}
-    assert by_ex["squat"].load == "65 kg" and "add 2.5 kg" in by_ex["squat"].note  # 60 -> 62.5 -> 65
+    # progression from session 0's squats only (6 >= top of 3-6 in every set): 60 -> 62.5
+    assert by_ex["squat"].load == "62.5 kg" and "add 2.5 kg" in by_ex["squat"].note
     assert "pick a load" in by_ex["bench_press"].note  # not logged yet
     assert by_ex["plank"].load == "" and "load" not in by_ex["plank"].note
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path), "program", "next", "--profile", "Ana"]) == 0
+    assert capsys.readouterr().out.startswith("Next: Day 3: Full body A")
+
+
+def test_session_rule_by_hand() -> None:
+    from app.programs.sessions import match_session
+
+    plan = make_plan(PlanRequest(Goal.GENERAL, Level.BEGINNER, BW, 3))  # A: squat, push_up, plank; B: ...
+    b = {rx.exercise for rx in plan.days[1].items}
+    assert "squat" not in b and "lunge" in b
+    assert match_session(plan, "squat", next_session=0, same_day_session=None) == 0
+    assert match_session(plan, "lunge", next_session=0, same_day_session=None) is None  # not in A
+    assert match_session(plan, "lunge", next_session=1, same_day_session=0) == 1  # B after A, same day
+    assert match_session(plan, "plank", next_session=1, same_day_session=0) == 0  # finishing A today
+    assert match_session(plan, "plank", next_session=4, same_day_session=None) is None  # B is next
 
 
 def _active(conn: object, name: str) -> tuple[Plan, str]:

@@ -125,3 +125,56 @@ def test_pdf_program_progress_section(tmp_path: Path) -> None:
                           check=True).stdout  # fmt: skip
     assert "Program progress" in text and "1 of 3 sessions done this week" in text
     assert "Next session: Day 2: Full body B" in text and "pick a load" in text and "bodyweight" in text
+
+
+def _month_of_workouts(tmp_path: Path) -> None:
+    """March 2025: eight workouts of two exercises, a plank hold on the last; one in February."""
+    with open_database(tmp_path) as db:
+        for day in (2, 5, 9, 12, 16, 20, 24, 28, -1):
+            at = "2025-02-27T18:00:00+00:00" if day < 0 else f"2025-03-{day:02d}T12:00:00+00:00"
+            r = WorkoutRecorder(db, "ann", started_at=at)
+            for ex, load in (("squat", 40.0 + day), ("biceps_curl", 10.0)):
+                for _ in range(3):
+                    r.start_set(ex, load=load, unit="kg", target_reps=8)
+                    for i in range(1, 8 + day % 3):
+                        r.rep(RepDetail(i, 0, 1, 2, 1.0, 0.2, 0.8, 80.0 + day, 100.0, 150.0))
+                    r.finish_set()
+            if day == 28:
+                r.hold("plank", 45.5)
+            r.finish()
+
+
+def _pdf_text(path: Path) -> str:
+    import shutil
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+
+
+def test_month_report_lists_every_workout_set_by_set(tmp_path: Path) -> None:
+    from datetime import date
+
+    _month_of_workouts(tmp_path)
+    with open_database(tmp_path) as db, db.read() as conn:
+        month = gather(conn, period="month", today=date(2025, 3, 20))
+        week = gather(conn, period="week", today=date(2025, 3, 13))  # Mon 10 to Sun 16 March
+        doc = export_data(conn)
+    validate(doc)
+    assert [s["hold_s"] for s in doc["sets"] if s["hold_s"] is not None] == [45.5]
+    assert [d.workout.local_start.day for d in month.details] == [2, 5, 9, 12, 16, 20, 24, 28]
+    assert len(month.sets) == 8 * 6 + 1 and all(
+        s.means is not None for s in month.sets if s.row.hold_s is None
+    )
+    assert sorted({p.day.day for p in month.days}) == [2, 5, 9, 12, 16, 20, 24, 28]  # charts: the whole month
+    assert [d.workout.local_start.day for d in week.details] == [12, 16]
+    assert {s.row.hold_s for s in month.sets} == {None, 45.5}
+    for paper in ("a4", "letter"):
+        out = write_pdf(month, tmp_path / f"month-{paper}.pdf", paper=paper)
+        text = _pdf_text(out)
+        for day in (2, 5, 9, 12, 16, 20, 24, 28):  # a heading and a table for each workout
+            assert f"{date(2025, 3, day):%A %d %B %Y}, 12:00" in text
+        assert text.count("Down / pause / up (s)") >= 8 and "45.5 s" in text and "Longest hold" in text
+        assert "27 February" not in text and "day of March 2025" in text
+        assert "page 2" in text and "Sets, workout by workout" in text

@@ -9,6 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -49,7 +52,7 @@ def test_new_database_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> N
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: crash-safe with WAL
         assert conn.exec_driver_sql("PRAGMA user_version").scalar() == SCHEMA_VERSION
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
 
 
 def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
@@ -241,3 +244,178 @@ def test_cli_reports_a_damaged_database_in_one_line(tmp_path: Path) -> None:
     out = spotter("--data-dir", str(tmp_path), "db", "tables")
     assert out.returncode == 2 and out.stderr.startswith("spotter: error: The database")
     assert "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------------ migrations
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's time zone is New York's (UTC-5, UTC-4 in summer) for the test."""
+    monkeypatch.setenv("TZ", "EST5EDT,M3.2.0,M11.1.0")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _database_at_0001(directory: Path) -> Path:
+    from alembic import command
+
+    from app.storage.db import _alembic_config, _make_engine
+
+    path = directory / "spotter.db"
+    engine = _make_engine(path, StorageOptions())
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("PRAGMA user_version=1")
+    engine.dispose()
+    stamp = "2025-01-01T00:00:00+00:00"
+    sync = f"'{stamp}', '{stamp}', NULL, 1"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute(f"INSERT INTO profiles VALUES ('p', 'ann', 'home', NULL, 'kg', {sync})")
+        for wid, at in (
+            ("w1", "2025-02-01T04:30:00.000000+00:00"),
+            ("w2", "2025-07-01T03:30:00.000000+00:00"),
+        ):
+            conn.execute(
+                f"INSERT INTO workouts VALUES ('{wid}', 'p', NULL, NULL, '{at}', NULL, 'video', '', {sync})"
+            )
+            conn.execute(f"INSERT INTO workout_exercises VALUES ('e{wid}', '{wid}', 'squat', 0, {sync})")
+            conn.execute(
+                f"INSERT INTO sets VALUES ('s{wid}', 'e{wid}', '{wid}', 'p', 'squat', 0, '{at}', NULL, NULL, "
+                f"5, 5, 0, 40.0, 'kg', {sync})"
+            )
+    return path
+
+
+def test_migration_0002_backs_up_and_stores_local_offsets(tmp_path: Path, new_york: None) -> None:
+    from app.storage.queries import set_summaries, workout_history
+
+    path = _database_at_0001(tmp_path)
+    with open_database(tmp_path) as db, db.read() as conn:
+        offsets = conn.exec_driver_sql("SELECT id, utc_offset_min FROM workouts ORDER BY id").all()
+        set_offsets = conn.exec_driver_sql("SELECT utc_offset_min, hold_s FROM sets ORDER BY id").all()
+        days = sorted(s.day.isoformat() for s in set_summaries(conn))
+        history = workout_history(conn, since="2025-01-31", until="2025-02-01")
+    assert offsets == [("w1", -300), ("w2", -240)]  # winter and summer time, each at its own date
+    assert set_offsets == [(-300, None), (-240, None)]
+    assert days == ["2025-01-31", "2025-06-30"]  # 04:30 and 03:30 UTC are the evening before in New York
+    assert [w.id for w in history] == ["w1"] and history[0].local_start.hour == 23
+    (backup,) = (tmp_path / "backups").glob("spotter-v1-*.db")
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    assert path.exists()
+
+
+def test_schema_matches_the_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.storage.schema import metadata
+
+    with open_database(tmp_path) as db, db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+# ------------------------------------------------------------------------------ queries
+def _bulk_history(db: object, workouts: int) -> str:
+    """``workouts`` daily workouts of 2 sets of 5 reps for one profile, written in one transaction."""
+    from datetime import UTC, datetime, timedelta
+
+    def load(c: object) -> str:
+        pid = rec.create_profile(c, "ann")  # type: ignore[arg-type]
+        start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+        for d in range(workouts):
+            at = (start + timedelta(days=d)).isoformat()
+            wid = rec.start_workout(c, pid, started_at=at)  # type: ignore[arg-type]
+            weid = rec.add_exercise(c, wid, "squat", 0)  # type: ignore[arg-type]
+            for k in range(2):
+                sid = rec.start_set(
+                    c, rec.SetPlan(wid, weid, pid, "squat", k, load=40.0, unit="kg", started_at=at)
+                )  # type: ignore[arg-type]
+                for i in range(1, 6):
+                    rec.record_rep(c, sid, rep(i))  # type: ignore[arg-type]
+        return pid
+
+    return db.writer.call(load)  # type: ignore[attr-defined, no-any-return]
+
+
+def _vm_steps(conn: object, fn: object) -> int:
+    """SQLite virtual-machine steps (in units of 100) that ``fn()`` costs on ``conn``."""
+    raw = conn.connection.dbapi_connection  # type: ignore[attr-defined]
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    raw.set_progress_handler(tick, 100)
+    try:
+        fn()  # type: ignore[operator]
+    finally:
+        raw.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def test_last_workouts_query_reads_only_those_workouts(tmp_path: Path) -> None:
+    from app.storage.queries import workout_history
+
+    with open_database(tmp_path) as db:
+        pid = _bulk_history(db, 400)
+        with db.read() as conn:
+            last = workout_history(conn, profile_id=pid, limit=3)
+            every = workout_history(conn, profile_id=pid)
+            few = _vm_steps(conn, lambda: workout_history(conn, profile_id=pid, limit=3))
+            full = _vm_steps(conn, lambda: workout_history(conn, profile_id=pid))
+    assert [w.id for w in last] == [w.id for w in every[:3]] and len(every) == 400
+    assert last[0].started_at.startswith("2025-02-03") and (last[0].sets, last[0].reps) == (2, 10)
+    assert last[0].volume_kg == 400.0
+    assert few * 20 < full, (few, full)  # 3 of 400 workouts: a small fraction of the work
+
+
+def test_days_are_local_days(tmp_path: Path, new_york: None) -> None:
+    """A workout at 23:30 in New York (04:30 UTC the next day) counts for the New York day."""
+    from datetime import date
+
+    from app.reports.data import gather
+    from app.storage.queries import leaderboard_stats, set_summaries, workout_history
+
+    with open_database(tmp_path) as db:
+        for at in ("2025-03-30T16:00:00+00:00", "2025-04-01T03:30:00+00:00"):  # Mar 30 12:00, Mar 31 23:30
+            r = WorkoutRecorder(db, "ann", started_at=at)
+            r.start_set("squat", load=20.0, unit="kg")
+            for i in range(1, 4):
+                r.rep(rep(i))
+            r.finish()
+        with db.read() as conn:
+            offsets = conn.exec_driver_sql("SELECT DISTINCT utc_offset_min FROM workouts").scalars().all()
+            days = sorted(s.day for s in set_summaries(conn))
+            march = workout_history(conn, since="2025-03-01", until="2025-04-01")
+            april = workout_history(conn, since="2025-04-01", until="2025-05-01")
+            (board,) = leaderboard_stats(
+                conn, since="2025-03-31", until="2025-04-01", today=date(2025, 3, 31)
+            )
+            report = gather(conn, period="month", today=date(2025, 3, 31))
+            pr_day = conn.exec_driver_sql("SELECT MIN(achieved_at) FROM personal_records").scalar()
+    assert offsets == [-240]  # EDT
+    assert days == [date(2025, 3, 30), date(2025, 3, 31)]
+    assert len(march) == 2 and april == [] and march[0].local_start.strftime("%d %H:%M") == "31 23:30"
+    assert (board.reps, board.streak) == (3, 2)  # Mar 30 and Mar 31, ending "today"
+    assert len(report.details) == 2 and [p.day.day for p in report.days] == [30, 31]
+    assert pr_day is not None
+
+
+def test_offset_of_an_explicit_time_zone() -> None:
+    from datetime import timedelta, timezone
+
+    from app.storage.localtime import local_day, offset_min, utc_bounds
+
+    india = timezone(timedelta(hours=5, minutes=30))
+    assert offset_min("2025-03-31T20:00:00+00:00", india) == 330
+    assert str(local_day("2025-03-31T20:00:00+00:00", 330)) == "2025-04-01"
+    assert utc_bounds("2025-03-01", "2025-04-01") == (
+        "2025-02-28T10:00:00+00:00",
+        "2025-04-01T14:00:00+00:00",
+    )

@@ -110,3 +110,25 @@ def test_muted_engine_says_only_safety() -> None:
     engine.feed(rep(1, 0.0), 0.0)
     engine.feed(fault(1, 0.0, "Stop", severity=3), 0.0)
     assert drain(engine, 0.0) == ["Stop"]
+
+
+def test_counts_start_again_at_one_in_each_set() -> None:
+    from app.engine.events import RepCounted, RepDetail, SetFinished, SetStarted
+    from app.voice.cues import CueEngine, CueSettings
+
+    engine = CueEngine(CueSettings(encouragement_every_reps=0, rest_s=0))
+    said: list[str] = []
+    t = 0.0
+    for set_no in range(2):
+        engine.feed(SetStarted(t, "squat"), t)
+        for i in range(1, 4):
+            t += 3.0
+            engine.feed(
+                RepCounted(t, "squat", RepDetail(3 * set_no + i, 0, 0.5, 1, 0.5, 0, 0.5, 90, 50, 80)), t
+            )
+            while (cue := engine.poll(t)) is not None:
+                said.append(cue.text)
+        engine.feed(SetFinished(t, "squat", 3, 0, 0.0, t), t)
+        t += 30.0
+    counts = [line for line in said if line in {"one", "two", "three", "four", "five", "six"}]
+    assert counts == ["one", "two", "three", "one", "two", "three"]

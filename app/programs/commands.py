@@ -12,19 +12,25 @@ from sqlalchemy import Connection, text
 from app.errors import ConfigError, StorageError
 from app.storage import open_database
 from app.storage import records as rec
+from app.storage.localtime import local_day_sql
+from app.storage.program_link import sessions_done
 
 from .catalog import CATALOG, Equipment
 from .metrics import week_start
 from .plans import DayPlan, Goal, Level, Plan, PlanRequest, Prescription, make_plan
 from .progression import Decision, ProgressState, advance
+from .sessions import session_day
 
 
 def replay(rx: Prescription, sessions: list[tuple[list[int], float | None]]) -> Decision | None:
-    """Run double progression over past sessions (reps per set, load) of one exercise."""
+    """Run double progression over past sessions (reps per set, load) of one exercise.
+
+    A session done at another load than prescribed restarts progression from the load lifted.
+    """
     decision: Decision | None = None
     state = ProgressState(rx)
     for reps, load in sessions:
-        if state.prescription.load is None and load is not None:
+        if load is not None and load != state.prescription.load:
             state = ProgressState(replace(state.prescription, load=load))
         decision = advance(state, reps)
         state = decision.state
@@ -79,19 +85,14 @@ def next_item(
 
 
 def plan_next(conn: Connection, plan: Plan, created: str, profile: str) -> tuple[DayPlan, list[NextItem]]:
-    """The plan's next day (after the workouts done since it was created) and each exercise's target."""
-    done = conn.execute(
-        text(
-            "SELECT COUNT(*) FROM workouts w JOIN profiles p ON p.id = w.profile_id "
-            "WHERE p.name = :n AND w.started_at >= :c AND w.deleted_at IS NULL AND p.deleted_at IS NULL"
-        ),
-        {"n": profile, "c": created},
-    ).scalar_one()
-    day = plan.days[int(done) % len(plan.days)]
+    """The plan's next session (after the sessions done, see ``app.programs.sessions``) and each
+    exercise's target, progressed over the sets of the sessions done so far."""
+    program_id = _program_id(conn, profile, created)
+    done = 0 if program_id is None else sessions_done(conn, program_id)
+    day = session_day(plan, done)
     eq = plan.request.equipment
     items = [
-        next_item(rx, replay(rx, _sessions(conn, profile, rx.exercise, created)), equipment=eq)
-        for rx in day.items
+        next_item(rx, replay(rx, _sessions(conn, program_id, rx.exercise)), equipment=eq) for rx in day.items
     ]
     return day, items
 
@@ -110,27 +111,27 @@ class ProgramProgress:
 
     description: str
     week_start: date
-    sessions_done: int  # workouts with at least one set, this week, since the program began
+    sessions_done: int  # sessions of the program done this week (workouts linked to it)
     sessions_planned: int
     next_day: str
     items: tuple[NextItem, ...]
 
 
 def program_progress(conn: Connection, profile: str, *, today: date) -> ProgramProgress | None:
+    """This (local) week's sessions of the profile's active program, and the next session."""
     found = active_program(conn, profile)
     if found is None:
         return None
     plan, created = found
     monday = week_start(today)
-    since = max(monday.isoformat(), created)
+    program_id = _program_id(conn, profile, created)
+    day_sql = local_day_sql("w")
     done = conn.execute(
         text(
-            "SELECT COUNT(*) FROM workouts w JOIN profiles p ON p.id = w.profile_id "
-            "WHERE p.name = :n AND p.deleted_at IS NULL AND w.deleted_at IS NULL "
-            "AND w.started_at >= :since AND w.started_at < :until AND EXISTS "
-            "(SELECT 1 FROM sets s WHERE s.workout_id = w.id AND s.deleted_at IS NULL)"
+            "SELECT COUNT(DISTINCT w.program_session) FROM workouts w "
+            f"WHERE w.program_id = :g AND w.deleted_at IS NULL AND {day_sql} >= :since AND {day_sql} < :until"
         ),
-        {"n": profile, "since": since, "until": (monday + timedelta(days=7)).isoformat()},
+        {"g": program_id, "since": monday.isoformat(), "until": (monday + timedelta(days=7)).isoformat()},
     ).scalar_one()
     day, items = plan_next(conn, plan, created, profile)
     r = plan.request
@@ -211,18 +212,33 @@ def _next(conn: Connection, plan: Plan, created: str, profile: str) -> str:
     return "\n".join(lines)
 
 
+def _program_id(conn: Connection, profile: str, created: str) -> str | None:
+    row = conn.execute(
+        text(
+            "SELECT g.id FROM programs g JOIN profiles p ON p.id = g.profile_id WHERE p.name = :n "
+            "AND p.deleted_at IS NULL AND g.active = 1 AND g.deleted_at IS NULL AND g.created_at = :c"
+        ),
+        {"n": profile, "c": created},
+    ).first()
+    return None if row is None else str(row[0])
+
+
 def _sessions(
-    conn: Connection, profile: str, exercise: str, since: str
+    conn: Connection, program_id: str | None, exercise: str
 ) -> list[tuple[list[int], float | None]]:
+    """Reps per set and load of ``exercise`` in each session of the program, in session order."""
+    if program_id is None:
+        return []
     rows = conn.execute(
         text(
-            "SELECT s.workout_id, s.achieved_reps, s.load FROM sets s JOIN profiles p ON p.id = s.profile_id "
-            "WHERE p.name = :n AND p.deleted_at IS NULL AND s.exercise = :e AND s.started_at >= :c "
-            "AND s.deleted_at IS NULL ORDER BY s.started_at"
+            "SELECT w.program_session, s.achieved_reps, s.load "
+            "FROM sets s JOIN workouts w ON w.id = s.workout_id "
+            "WHERE w.program_id = :g AND w.program_session IS NOT NULL AND w.deleted_at IS NULL "
+            "AND s.exercise = :e AND s.deleted_at IS NULL ORDER BY w.program_session, s.started_at"
         ),
-        {"n": profile, "e": exercise, "c": since},
+        {"g": program_id, "e": exercise},
     ).all()
-    by_workout: dict[str, tuple[list[int], float | None]] = {}
-    for wid, reps, load in rows:
-        by_workout.setdefault(wid, ([], load))[0].append(int(reps))
-    return list(by_workout.values())
+    by_session: dict[int, tuple[list[int], float | None]] = {}
+    for session, reps, load in rows:
+        by_session.setdefault(int(session), ([], load))[0].append(int(reps))
+    return list(by_session.values())

@@ -20,6 +20,7 @@ class SetSummary:
     clean_reps: int = 0
     load: float | None = None
     unit: str | None = None
+    hold_s: float | None = None  # seconds held, for a time-based exercise (plank)
 
     @property
     def load_kg(self) -> float:
@@ -86,14 +87,16 @@ def e1rm_brzycki(load: float, reps: int) -> float:
 @dataclass(frozen=True, slots=True)
 class Record:
     exercise: str
-    kind: str  # "max_reps" | "max_load" | "e1rm_epley" | "e1rm_brzycki"
+    kind: str  # "max_reps" | "max_load" | "e1rm_epley" | "e1rm_brzycki" | "max_hold"
     value: float
-    unit: str | None
+    unit: str | None  # "s" for max_hold
     day: date
 
 
 def set_records(s: SetSummary) -> list[Record]:
-    """The record candidates one set offers."""
+    """The record candidates one set offers (a hold offers only its time)."""
+    if s.hold_s is not None:
+        return [Record(s.exercise, "max_hold", round(s.hold_s, 1), "s", s.day)]
     out = [Record(s.exercise, "max_reps", float(s.reps), None, s.day)]
     if s.load is not None and s.reps > 0:
         out.append(Record(s.exercise, "max_load", s.load, s.unit, s.day))

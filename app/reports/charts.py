@@ -10,9 +10,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import LineLegend
 from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
@@ -41,12 +40,14 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, y_l
     labels, values = list(labels)[-MAX_BARS:], list(values)[-MAX_BARS:]
     d = _frame(title)
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 45, 35, WIDTH - 60, HEIGHT - 65
+    angled = len(labels) > 8
+    bottom = 55 if angled else 35  # room for slanted labels inside the drawing
+    chart.x, chart.y, chart.width, chart.height = 45, bottom, WIDTH - 60, HEIGHT - 30 - bottom
     chart.data = [values]
     chart.categoryAxis.categoryNames = labels
     chart.categoryAxis.labels.fontSize = 7
-    chart.categoryAxis.labels.angle = 30 if len(labels) > 8 else 0
-    chart.categoryAxis.labels.boxAnchor = "ne" if len(labels) > 8 else "n"
+    chart.categoryAxis.labels.angle = 30 if angled else 0
+    chart.categoryAxis.labels.boxAnchor = "ne" if angled else "n"
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
     chart.bars[0].fillColor = colors.Color(0.8, 0.8, 0.8)
@@ -62,9 +63,24 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, y_l
     return d
 
 
-def _whole_number_x_axis(plot: LinePlot, xs: Sequence[float]) -> None:
+def _legend(d: Drawing, names: Sequence[str], *, x: float, top: float) -> None:
+    """One row per series: a stretch of its line (grey, dash) with its marker, then its name."""
+    for i, name in enumerate(names):
+        y = top - i * 13
+        grey = GREYS[i % len(GREYS)]
+        d.add(
+            Line(x, y, x + 24, y, strokeColor=grey, strokeWidth=1.2, strokeDashArray=DASHES[i % len(DASHES)])
+        )
+        marker = makeMarker(MARKERS[i % len(MARKERS)], size=5, x=x + 12, y=y)
+        marker.fillColor = grey
+        marker.strokeColor = colors.black
+        d.add(marker)
+        d.add(String(x + 30, y - 2.5, name[:22], fontName="Helvetica", fontSize=7))
+
+
+def _whole_number_x_axis(plot: LinePlot, xs: Sequence[float], span: tuple[int, int] | None = None) -> None:
     """Reps and days are whole numbers: ticks on integers, and a visible span for a single day."""
-    lo, hi = math.floor(min(xs)), math.ceil(max(xs))
+    lo, hi = span if span is not None else (math.floor(min(xs)), math.ceil(max(xs)))
     if hi - lo < 2:
         lo, hi = lo - 1, hi + 1
     step = max(1, math.ceil((hi - lo) / 10))
@@ -80,8 +96,12 @@ def line_chart(
     y_label: str = "",
     x_label: str = "",
     y_max: float | None = None,
+    x_range: tuple[int, int] | None = None,
 ) -> Drawing:
-    """One line per series: distinct marker, dash and grey; a legend names each."""
+    """One line per series: distinct marker, dash and grey; a legend names each.
+
+    ``x_range`` fixes the x axis (a period's days), so charts of one report line up.
+    """
     series = {k: v for k, v in series.items() if v}
     if not series:
         return _empty(title, "no data")
@@ -90,7 +110,7 @@ def line_chart(
     plot.x, plot.y, plot.width, plot.height = 45, 30, WIDTH - 170, HEIGHT - 60
     plot.data = [list(v) for v in series.values()]
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 7
-    _whole_number_x_axis(plot, [x for points in series.values() for x, _ in points])
+    _whole_number_x_axis(plot, [x for points in series.values() for x, _ in points], x_range)
     plot.yValueAxis.valueMin = 0
     if y_max is not None:
         plot.yValueAxis.valueMax = y_max
@@ -103,17 +123,7 @@ def line_chart(
         line.symbol.fillColor = GREYS[i % len(GREYS)]
         line.symbol.strokeColor = colors.black
     d.add(plot)
-    legend = LineLegend()
-    legend.x, legend.y = WIDTH - 115, HEIGHT - 30
-    legend.fontSize = 7
-    legend.dx, legend.dy = 22, 0
-    legend.colorNamePairs = [(GREYS[i % len(GREYS)], n) for i, n in enumerate(series)]
-    legend.strokeWidth = 1.2
-    d.add(legend)
-    for i, _name in enumerate(series):  # the legend shows colour only: draw each marker beside it
-        marker = makeMarker(MARKERS[i % len(MARKERS)], size=5, x=legend.x - 8, y=legend.y - i * 14 - 1)
-        marker.fillColor = GREYS[i % len(GREYS)]
-        d.add(marker)
+    _legend(d, list(series), x=WIDTH - 115, top=HEIGHT - 30)
     if y_label:
         d.add(String(0, HEIGHT - 24, y_label, fontName="Helvetica", fontSize=7))
     if x_label:

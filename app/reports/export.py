@@ -1,12 +1,15 @@
 """Exports of workouts, sets and reps as CSV (one file per table) or JSON (one document).
 
 Columns (the same names in CSV headers and JSON keys; ``export.schema.json`` documents each):
-workouts: id, profile, started_at, ended_at, source.
+workouts: id, profile, started_at, ended_at, source, utc_offset_min (the local offset in minutes
+when it started: the local day it counts for).
 sets: id, workout_id, exercise, position, started_at, ended_at, target_reps, achieved_reps,
-clean_reps, partial_reps, load, unit.
+clean_reps, partial_reps, load, unit, hold_s (seconds held for a timed exercise such as plank,
+whose achieved_reps is 0; null for a set of reps).
 reps: id, set_id, index, start_s, turn_s, end_s, eccentric_s, pause_s, concentric_s, rom_deg,
 mean_speed_dps, peak_speed_dps, side, faults (JSON: a list; CSV: ids joined by ";").
 Times are UTC ISO-8601; durations in seconds; angles in degrees. Tombstoned rows are left out.
+Version 2 added ``utc_offset_min`` and ``hold_s``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 SCHEMA_PATH = Path(__file__).with_name("export.schema.json")
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 QUERIES = {
-    "workouts": "SELECT w.id, p.name AS profile, w.started_at, w.ended_at, w.source FROM workouts w "
-    "JOIN profiles p ON p.id = w.profile_id WHERE w.deleted_at IS NULL ORDER BY w.started_at",
+    "workouts": "SELECT w.id, p.name AS profile, w.started_at, w.ended_at, w.source, w.utc_offset_min "
+    "FROM workouts w JOIN profiles p ON p.id = w.profile_id WHERE w.deleted_at IS NULL ORDER BY w.started_at",
     "sets": "SELECT id, workout_id, exercise, position, started_at, ended_at, target_reps, achieved_reps, "
-    "clean_reps, partial_reps, load, unit FROM sets WHERE deleted_at IS NULL ORDER BY started_at",
+    "clean_reps, partial_reps, load, unit, hold_s FROM sets WHERE deleted_at IS NULL ORDER BY started_at",
     "reps": 'SELECT r.id, r.set_id, r.idx AS "index", r.start_s, r.turn_s, r.end_s, r.eccentric_s, '
     "r.pause_s, "
     "r.concentric_s, r.rom_deg, r.mean_speed_dps, r.peak_speed_dps, r.side, r.faults FROM reps r "

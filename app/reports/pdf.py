@@ -1,10 +1,16 @@
-"""The PDF report: summary, per-set tables, charts, records, program progress."""
+"""The PDF report: summary, per-workout set tables, charts, records, program progress.
+
+Everything prints in black and white: tables use rules and light grey bands, charts tell series
+apart by marker and dash as well as grey level. Every page carries the title and its number.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
@@ -13,12 +19,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .charts import bar_chart, line_chart
-from .data import ReportData
+from .data import ReportData, ReportSet, ReportWorkout
 
 log = logging.getLogger(__name__)
 
 PAPERS = {"a4": A4, "letter": LETTER}
 STYLES = getSampleStyleSheet()
+CELL = STYLES["BodyText"].clone("cell", fontName="Helvetica", fontSize=8, leading=9.5)
+RIGHT_CELL = CELL.clone("right_cell", alignment=2)  # TA_RIGHT
+WORKOUT_HEADING = STYLES["Heading3"].clone("workout", fontSize=10, leading=12, spaceBefore=8, spaceAfter=3)
 TABLE_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
@@ -27,13 +36,18 @@ TABLE_STYLE = TableStyle(
         ("LINEBELOW", (0, -1), (-1, -1), 0.4, colors.black),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.Color(0.93, 0.93, 0.93)]),
         ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
 )
-MAX_WORKOUT_ROWS = 40
+MAX_CHART_SERIES = 6
+SET_COLUMNS = ["#", "Exercise", "Load", "Target", "Done", "Partial", "Good form", "Mean ROM",
+               "Down / pause / up (s)"]  # fmt: skip
+SET_WIDTHS = [8, 30, 22, 13, 18, 13, 17, 17, 33]  # mm: 171, inside A4 and Letter with 18 mm margins
 
 
-def _table(rows: list[list[str]]) -> Table:
-    t = Table(rows, repeatRows=1, hAlign="LEFT")
+def _table(rows: list[list[Any]], widths_mm: Sequence[float] | None = None) -> Table:
+    widths = [w * mm for w in widths_mm] if widths_mm else None
+    t = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=widths)
     t.setStyle(TABLE_STYLE)
     return t
 
@@ -42,90 +56,208 @@ def _load(load: float | None, unit: str | None) -> str:
     return "bodyweight" if load is None else f"{load:g} {unit or ''}".strip()
 
 
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "-"
+
+
+# ---------------------------------------------------------------------------------- summary
 def _summary(data: ReportData) -> list[Flowable]:
-    reps = sum(w.reps for w in data.workouts)
-    clean = sum(w.clean_reps for w in data.workouts)
-    volume = sum(w.volume_kg for w in data.workouts)
-    form = f"{100 * clean / reps:.0f} %" if reps else "-"
-    rows = [
-        ["Workouts", "Sets", "Reps", "Reps with good form", "Volume (kg)"],
-        [str(len(data.workouts)), str(sum(w.sets for w in data.workouts)), str(reps), form, f"{volume:,.0f}"],
-    ]
-    out: list[Flowable] = [Paragraph("Summary", STYLES["Heading2"]), _table(rows)]
-    if len(data.workouts) > 1:
-        table = [["Date (UTC)", "Exercises", "Sets", "Reps", "Good form", "Volume (kg)"]]
-        for w in data.workouts[:MAX_WORKOUT_ROWS]:
-            good = f"{100 * w.clean_reps / w.reps:.0f} %" if w.reps else "-"
-            table.append([w.started_at[:16].replace("T", " "), w.exercises.replace(",", ", "), str(w.sets),
-                          str(w.reps), good, f"{w.volume_kg:,.0f}"])  # fmt: skip
-        out += [Spacer(1, 4 * mm), _table(table)]
+    ws = data.workouts
+    reps, clean = sum(w.reps for w in ws), sum(w.clean_reps for w in ws)
+    held = sum(w.hold_s for w in ws)
+    head = ["Workouts", "Sets", "Reps", "Reps with good form", "Volume (kg)"]
+    row = [str(len(ws)), str(sum(w.sets for w in ws)), str(reps), _pct(clean, reps),
+           f"{sum(w.volume_kg for w in ws):,.0f}"]  # fmt: skip
+    if held:
+        head.append("Time held")
+        row.append(f"{held:.0f} s")
+    out: list[Flowable] = [Paragraph("Summary", STYLES["Heading2"]), _table([head, row])]
+    if not ws:
+        out.append(Paragraph("No workouts were saved in this period.", STYLES["BodyText"]))
+    if len(ws) > 1:
+        table: list[list[Any]] = [["Date and time (local)", "Exercises", "Sets", "Reps", "Good form",
+                                   "Volume (kg)"]]  # fmt: skip
+        for w in sorted(ws, key=lambda w: w.started_at):
+            exercises = Paragraph(w.exercises.replace(",", ", "), CELL)
+            table.append([f"{w.local_start:%a %d %b %Y, %H:%M}", exercises, str(w.sets), str(w.reps),
+                          _pct(w.clean_reps, w.reps), f"{w.volume_kg:,.0f}"])  # fmt: skip
+        out += [Spacer(1, 4 * mm), _table(table, [38, 70, 12, 14, 18, 19])]
     return out
+
+
+# ---------------------------------------------------------------------------- set tables
+def _set_row(i: int, s: ReportSet) -> list[Any]:
+    r, m = s.row, s.means
+    if r.hold_s is not None:
+        return [str(i), r.exercise, _load(r.load, r.unit), "-", f"{r.hold_s:.1f} s", "-", "-", "-", "held"]
+    rom = f"{m.rom_deg:.0f} deg" if m is not None and m.rom_deg is not None else "-"
+    tempo = "-"
+    if m is not None and m.concentric_s is not None:
+        tempo = f"{m.eccentric_s or 0:.1f} / {m.pause_s or 0:.1f} / {m.concentric_s:.1f}"
+    return [str(i), r.exercise, _load(r.load, r.unit), str(r.target_reps or "-"), f"{r.achieved_reps} reps",
+            str(r.partial_reps), _pct(r.clean_reps, r.achieved_reps), rom, tempo]  # fmt: skip
+
+
+def _workout_block(d: ReportWorkout) -> list[Flowable]:
+    w = d.workout
+    facts = [f"{w.sets} set{'s' if w.sets != 1 else ''}", f"{w.reps} reps"]
+    if w.hold_s:
+        facts.append(f"{w.hold_s:.0f} s held")
+    if w.volume_kg:
+        facts.append(f"{w.volume_kg:,.0f} kg lifted")
+    heading = Paragraph(f"{w.local_start:%A %d %B %Y, %H:%M} &nbsp;&middot;&nbsp; {', '.join(facts)}",
+                        WORKOUT_HEADING)  # fmt: skip
+    rows = [SET_COLUMNS, *(_set_row(i, s) for i, s in enumerate(d.sets, 1))]
+    # heading and the first rows stay together; a long table then breaks with its header repeated
+    return [KeepTogether([heading, _table(rows, SET_WIDTHS)])]
 
 
 def _sets(data: ReportData) -> list[Flowable]:
-    if not data.sets or data.detail_workout is None:
+    if not data.sets:
         return []
-    when = data.detail_workout.started_at[:16].replace("T", " ")
-    out: list[Flowable] = [Paragraph(f"Sets of the workout on {when} UTC", STYLES["Heading2"])]
-    rows = [["#", "Exercise", "Load", "Target", "Reps", "Partial", "Good form", "Mean ROM", "Mean up (s)"]]
-    for i, s in enumerate(data.sets, 1):
-        roms = [r.rom_deg for r in s.reps if r.rom_deg is not None]
-        ups = [r.concentric_s for r in s.reps]
-        rows.append([
-            str(i), s.row.exercise, _load(s.row.load, s.row.unit), str(s.row.target_reps or "-"),
-            str(s.row.achieved_reps), str(s.row.partial_reps),
-            f"{100 * s.row.clean_reps / s.row.achieved_reps:.0f} %" if s.row.achieved_reps else "-",
-            f"{sum(roms) / len(roms):.0f} deg" if roms else "-", f"{sum(ups) / len(ups):.2f}" if ups else "-",
-        ])  # fmt: skip
-    out.append(_table(rows))
+    title = "Sets" if data.span is None else "Sets, workout by workout"
+    out: list[Flowable] = [Paragraph(title, STYLES["Heading2"])]
+    for d in data.details:
+        out += _workout_block(d)
     return out
 
 
+# -------------------------------------------------------------------------------- charts
 def _charts(data: ReportData) -> list[Flowable]:
-    out: list[Flowable] = [Paragraph("Charts", STYLES["Heading2"])]
-    labels = [f"{i}. {s.row.exercise}" for i, s in enumerate(data.sets, 1)]
-    out.append(bar_chart("Reps per set", labels, [s.row.achieved_reps for s in data.sets], y_label="reps"))
-    first = next((s for s in data.sets if s.reps), None)
+    out = _period_charts(data) if data.span is not None else _workout_charts(data)
+    out.append(_form_chart(data))
+    weeks = [w.week.strftime("%d %b") for w in data.weekly]
+    out.append(
+        bar_chart("Weekly volume (kg lifted)", weeks,
+                  [w.volume_kg for w in data.weekly], y_label="kg")
+    )  # fmt: skip
+    heading = Paragraph("Charts", STYLES["Heading2"])
+    return [KeepTogether([heading, out[0]]), *(KeepTogether(f) for f in out[1:])]
+
+
+def _workout_charts(data: ReportData) -> list[Flowable]:
+    sets = [s for s in data.sets if s.row.hold_s is None]
+    holds = [s for s in data.sets if s.row.hold_s is not None]
+    out: list[Flowable] = []
+    if sets or not holds:
+        labels = [f"{i}. {s.row.exercise}" for i, s in enumerate(sets, 1)]
+        out.append(bar_chart("Reps per set", labels, [s.row.achieved_reps for s in sets], y_label="reps"))
+    if holds:
+        labels = [f"{i}. {s.row.exercise}" for i, s in enumerate(holds, 1)]
+        out.append(bar_chart("Time held per hold", labels, [s.row.hold_s or 0.0 for s in holds], y_label="s"))
+    first = next((s for s in sets if s.reps), None)
     if first is not None:
         tempo = {
             "down": [(r.index, r.eccentric_s) for r in first.reps],
             "pause": [(r.index, r.pause_s) for r in first.reps],
             "up": [(r.index, r.concentric_s) for r in first.reps],
         }
-        name = f"set 1 ({first.row.exercise})"
+        name = f"the first set ({first.row.exercise})"
         out.append(line_chart(f"Tempo per rep, {name}", tempo, y_label="seconds", x_label="rep"))
-        rom = {
-            s.row.exercise: [(r.index, r.rom_deg) for r in s.reps if r.rom_deg is not None] for s in data.sets
-        }
-        out.append(line_chart("Range of motion per rep (each exercise's first set)", rom, y_label="degrees",
-                              x_label="rep"))  # fmt: skip
-    form = {
-        ex: [(float(d.toordinal() - _day0(data)), 100 * v) for d, v in pts] for ex, pts in data.form.items()
+        rom: dict[str, list[tuple[float, float]]] = {}
+        for s in sets:
+            if s.row.exercise not in rom:
+                rom[s.row.exercise] = [(r.index, r.rom_deg) for r in s.reps if r.rom_deg is not None]
+        firsts = dict(list(rom.items())[:MAX_CHART_SERIES])
+        title = "Range of motion per rep (each exercise's first set)"
+        out.append(line_chart(title, firsts, y_label="degrees", x_label="rep"))
+    return out
+
+
+def _period_charts(data: ReportData) -> list[Flowable]:
+    assert data.span is not None
+    start, end = data.span
+    x_range = (1, (end - start).days)
+    x_label = _period_axis(start, end)
+
+    def x(d: date) -> float:
+        return float((d - start).days + 1)
+
+    by_sets: dict[str, int] = {}
+    for p in data.days:
+        by_sets[p.exercise] = by_sets.get(p.exercise, 0) + p.sets
+    top = sorted(by_sets, key=lambda e: (-by_sets[e], e))[:MAX_CHART_SERIES]
+    reps = {e: [(x(p.day), p.reps / p.sets) for p in data.days if p.exercise == e and p.sets] for e in top}
+    rom = {
+        e: [(x(p.day), p.rom_deg) for p in data.days if p.exercise == e and p.rom_deg is not None]
+        for e in top
     }
-    out.append(line_chart("Good-form reps over time (%)", dict(list(form.items())[:6]), y_label="%",
-                          x_label="days since the first shown", y_max=100))  # fmt: skip
-    weeks = [w.week.strftime("%d %b") for w in data.weekly]
-    out.append(
-        bar_chart("Weekly volume (kg lifted)", weeks, [w.volume_kg for w in data.weekly], y_label="kg")
-    )
-    return [KeepTogether(f) for f in out]
+    tempo: dict[str, list[tuple[float, float]]] = {"down": [], "pause": [], "up": []}
+    for day in sorted({p.day for p in data.days}):
+        points = [p for p in data.days if p.day == day and p.concentric_s is not None]
+        n = sum(p.reps for p in points)
+        if n:
+            for key, attr in (("down", "eccentric_s"), ("pause", "pause_s"), ("up", "concentric_s")):
+                tempo[key].append((x(day), sum((getattr(p, attr) or 0.0) * p.reps for p in points) / n))
+
+    def chart(title: str, series: Mapping[str, Sequence[tuple[float, float]]], unit: str) -> Flowable:
+        return line_chart(title, series, y_label=unit, x_label=x_label, x_range=x_range)
+
+    out: list[Flowable] = [
+        chart("Reps per set (mean of each day's sets)", reps, "reps"),
+        chart("Tempo per rep (mean of each day's reps)", tempo, "seconds"),
+        chart("Range of motion per rep (mean of each day's reps)", rom, "degrees"),
+    ]
+    holds: dict[date, float] = {}
+    for d in data.details:
+        for s in d.sets:
+            if s.row.hold_s is not None:
+                day = d.workout.local_start.date()
+                holds[day] = max(holds.get(day, 0.0), s.row.hold_s)
+    if holds:
+        series = {"longest hold": [(x(day), v) for day, v in sorted(holds.items())]}
+        out.append(
+            line_chart("Longest hold of each day", series, y_label="s", x_label=x_label, x_range=x_range)
+        )
+    return out
 
 
-def _day0(data: ReportData) -> int:
-    days = [d for pts in data.form.values() for d, _ in pts]
-    return min(days).toordinal() if days else date.today().toordinal()
+def _period_axis(start: date, end: date) -> str:
+    if (end - start).days > 7:
+        return f"day of {start:%B %Y}"
+    return f"day of the week (1 = {start:%a %d %b})"
+
+
+def _form_chart(data: ReportData) -> Flowable:
+    title = "Reps with good form (%, per day)"
+    top = sorted(data.form, key=lambda e: -len(data.form[e]))[:MAX_CHART_SERIES]
+    if data.span is not None:
+        start, end = data.span
+        form = {e: [(float((d - start).days + 1), 100 * v) for d, v in data.form[e]] for e in top}
+        return line_chart(title, form, y_label="%", x_label=_period_axis(start, end), y_max=100,
+                          x_range=(1, (end - start).days))  # fmt: skip
+    days = [d for e in top for d, _ in data.form[e]]
+    day0 = min(days) if days else date.today()
+    form = {e: [(float((d - day0).days), 100 * v) for d, v in data.form[e]] for e in top}
+    return line_chart(title, form, y_label="%", x_label=f"days since {day0:%d %b %Y}", y_max=100)
+
+
+# ------------------------------------------------------------------------ records, program
+RECORD_KINDS = {
+    "max_reps": "Most reps in a set", "max_load": "Heaviest load", "e1rm_epley": "Est. 1RM (Epley)",
+    "e1rm_brzycki": "Est. 1RM (Brzycki)", "max_hold": "Longest hold",
+}  # fmt: skip
 
 
 def _records(data: ReportData) -> list[Flowable]:
+    """One row per exercise, one column per kind of record: the value and the day it was set."""
     if not data.records:
         return []
-    names = {"max_reps": "most reps in a set", "max_load": "heaviest load", "e1rm_epley": "est. 1RM (Epley)",
-             "e1rm_brzycki": "est. 1RM (Brzycki)"}  # fmt: skip
-    rows = [["Exercise", "Record", "Value", "Date"]]
-    for r in data.records:
-        value = f"{r.value:g}" + (f" {r.unit}" if r.unit else "")
-        rows.append([r.exercise, names.get(r.kind, r.kind), value, r.day.isoformat()])
-    return [Paragraph("Personal records", STYLES["Heading2"]), _table(rows)]
+    kinds = [k for k in RECORD_KINDS if any(r.kind == k for r in data.records)]
+    best = {(r.exercise, r.kind): r for r in data.records}
+    rows: list[list[Any]] = [["Exercise", *(RECORD_KINDS[k] for k in kinds)]]
+    for ex in sorted({r.exercise for r in data.records}):
+        row: list[Any] = [ex]
+        for k in kinds:
+            r = best.get((ex, k))
+            value = "" if r is None else f"{r.value:g}" + (f" {r.unit}" if r.unit else "")
+            row.append(
+                Paragraph(f"{value}<br/><font size=6.5>{r.day:%d %b %Y}</font>", RIGHT_CELL) if r else "-"
+            )
+        rows.append(row)
+    table = _table(rows, [30.0] + [140.0 / len(kinds)] * len(kinds))
+    table.setStyle(TableStyle([("ALIGN", (1, 0), (-1, -1), "RIGHT")]))
+    return [KeepTogether([Paragraph("Personal records", STYLES["Heading2"]), table])]
 
 
 def _program(data: ReportData) -> list[Flowable]:
@@ -145,14 +277,12 @@ def _program(data: ReportData) -> list[Flowable]:
         Paragraph(f"Next session: <b>{p.next_day}</b>", STYLES["BodyText"]),
         Spacer(1, 1.5 * mm),
     ]
-    cell = STYLES["BodyText"].clone("cell", fontName="Helvetica", fontSize=8, leading=10)
-    rows: list[list[object]] = [["Exercise", "Target", "Next load", "Why"]]
+    rows: list[list[Any]] = [["Exercise", "Target", "Next load", "Why"]]
     for item in p.items:
         load = item.load or ("hold" if item.hold else "to choose" if item.loaded else "bodyweight")
-        rows.append([item.prescription.exercise, item.target, load, Paragraph(item.note, cell)])
-    table = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=[32 * mm, 22 * mm, 26 * mm, 94 * mm])
-    table.setStyle(TABLE_STYLE)
-    table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        rows.append([item.prescription.exercise, item.target, load, Paragraph(item.note, CELL)])
+    table = _table(rows, [32, 22, 26, 94])
+    table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT")]))
     out.append(table)
     return [KeepTogether(out)]
 
@@ -178,11 +308,30 @@ def _session_boxes(done: int, planned: int) -> Table:
 def write_pdf(data: ReportData, path: Path, *, paper: str = "a4") -> Path:
     doc = SimpleDocTemplate(
         str(path), pagesize=PAPERS[paper], title=data.title, author="Spotter",
-        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
+        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm, bottomMargin=18 * mm,
     )  # fmt: skip
+    made = datetime.now().strftime("%d %b %Y")
+
+    def footer(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setLineWidth(0.4)
+        y = 11 * mm
+        canvas.line(
+            document.leftMargin, y + 3.5 * mm, document.pagesize[0] - document.rightMargin, y + 3.5 * mm
+        )
+        canvas.drawString(document.leftMargin, y, f"{data.title} - {data.period}")
+        canvas.drawRightString(
+            document.pagesize[0] - document.rightMargin, y, f"made {made}, page {document.page}"
+        )
+        canvas.restoreState()
+
     story: list[Flowable] = [Paragraph(data.title, STYLES["Title"]), Paragraph(data.period, STYLES["Italic"])]
-    for part in (_summary, _sets, _charts, _records, _program):
+    # one workout: its sets come first; a period's many set tables come last, after the overview
+    parts = (_summary, _sets, _charts, _records, _program) if data.span is None else (
+        _summary, _program, _records, _charts, _sets)  # fmt: skip
+    for part in parts:
         story += part(data)
-    doc.build(story)
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
     log.info("report written to %s", path)
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sqlite3
 import sys
 from contextlib import closing
@@ -13,7 +14,10 @@ from app.errors import StorageError
 
 from . import profiles as prof
 from .db import open_database
-from .recorder import SetResult, WorkoutRecorder
+from .pins import verify_pin
+from .recorder import WorkoutRecorder
+
+PIN_ENV = "SPOTTER_PIN"
 
 
 def db_command(args: argparse.Namespace) -> int:
@@ -43,20 +47,62 @@ def db_command(args: argparse.Namespace) -> int:
         db.close()
 
 
-def save_analysis(args: argparse.Namespace, result: object) -> SetResult:
-    """Store an ``AnalysisResult`` as one workout with one set, a commit per rep."""
+def check_save_pin(args: argparse.Namespace) -> None:
+    """Before ``--save`` for a PIN-protected ``--profile``: the PIN must be given and right.
+
+    From ``--pin``, else ``$SPOTTER_PIN``, else asked with getpass when stdin is a terminal;
+    otherwise (a script, a pipe) a ``StorageError``. A wrong PIN is a ``StorageError`` too. Run it
+    before any work, so a refusal saves nothing. A profile without a PIN (or a new one) needs none.
+    """
+    db = open_database(args.data_dir)
+    try:
+        with db.read() as conn:
+            stored = prof.pin_hash_of(conn, args.profile)
+    finally:
+        db.close()
+    if stored is None:
+        return
+    pin = getattr(args, "pin", None) or os.environ.get(PIN_ENV)
+    if not pin:
+        if not sys.stdin.isatty():
+            raise StorageError(
+                f"The profile {args.profile!r} is protected by a PIN: give --pin or set {PIN_ENV} "
+                "(nothing was saved)."
+            )
+        try:
+            pin = getpass.getpass(f"PIN for {args.profile}: ")
+        except EOFError:
+            raise StorageError(f"No PIN was entered for {args.profile!r}; nothing was saved.") from None
+    if not verify_pin(pin.strip(), stored):
+        raise StorageError(f"Wrong PIN for the profile {args.profile!r}; nothing was saved.")
+
+
+def save_analysis(args: argparse.Namespace, result: object) -> str:
+    """Store an ``AnalysisResult`` as one workout: one set of reps (a commit per rep), or for a
+    timed exercise (plank) one set per hold, its time held as the amount. Returns what was saved."""
     from app.engine.offline import AnalysisResult
 
     assert isinstance(result, AnalysisResult)
     db = open_database(args.data_dir)
     try:
         recorder = WorkoutRecorder(db, args.profile, source="video")
-        recorder.start_set(result.exercise, load=args.load, unit=args.unit)
-        for rep in result.analyzer.reps:
-            recorder.rep(rep)
-        saved = recorder.finish_set(partial_reps=len(result.analyzer.partial_reps))
-        recorder.finish()
-        return saved
+        if result.analyzer.spec.kind == "hold":
+            held = [recorder.hold(result.exercise, end - start) for start, end in result.analyzer.holds]
+            recorder.finish()  # a workout without a hold is not kept
+            if not held:
+                return f"nothing saved for {args.profile}: no {result.exercise} hold was found"
+            times = ", ".join(f"{h.hold_s:.1f} s" for h in held if h.hold_s is not None)
+            what = f"{len(held)} {result.exercise} hold{'s' if len(held) > 1 else ''} ({times})"
+        else:
+            recorder.start_set(result.exercise, load=args.load, unit=args.unit)
+            for rep in result.analyzer.reps:
+                recorder.rep(rep)
+            saved = recorder.finish_set(partial_reps=len(result.analyzer.partial_reps))
+            recorder.finish()
+            what = f"{saved.reps} reps (set {saved.set_id})"
+        session = recorder.program_session
+        program = "" if session is None else f", session {session + 1} of the active program"
+        return f"saved {what} for {args.profile}{program}"
     finally:
         db.close()
 

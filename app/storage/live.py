@@ -4,7 +4,8 @@
 per event on the ``DatabaseWriter`` (without blocking, even on a full queue) and returns. On the
 writer thread each job drives a ``WorkoutRecorder`` inside its own transaction, so every counted
 rep is committed on its own, about a millisecond after it was counted, and survives a kill of the
-process. A failed save is logged and counted, never raised into the engine.
+process. A hold of a timed exercise (plank) is saved, when it ends, as a set of its own whose
+``hold_s`` is the time held. A failed save is logged and counted, never raised into the engine.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.engine.events import (
 )
 from app.errors import StorageError
 
+from . import records as rec
 from .db import Database, open_database
 from .recorder import SetResult, WorkoutRecorder
 
@@ -106,7 +108,11 @@ class RecordingSink:
         finally:
             self._db.close()
         lost = f", {self.failed} events NOT saved (see the log)" if self.failed else ""
-        return f"saved {self.saved_reps} reps in {len(self.sets)} sets (workout {self.workout_id}){lost}"
+        holds = [r.hold_s for r in self.sets if r.hold_s is not None]
+        held = f" and {len(holds)} holds ({sum(holds):.0f} s)" if holds else ""
+        return (
+            f"saved {self.saved_reps} reps{held} in {len(self.sets)} sets (workout {self.workout_id}){lost}"
+        )
 
     # ------------------------------------------------------------------- writer thread
     def _apply(self, c: Connection, event: Event) -> None:
@@ -122,6 +128,13 @@ class RecordingSink:
             r.event_in(c, event)
             if r.set_open:
                 self.sets.append(r.finish_set_in(c, partial_reps=event.partial_reps))
+        elif isinstance(event, HoldEnded):  # a hold is a set of its own: the time held is its amount
+            if r.set_open:
+                self.sets.append(r.finish_set_in(c))
+            ago = max(0.0, event.t - event.end_s)
+            held = r.hold_in(c, event.exercise, event.end_s - event.start_s, ended_ago_s=ago)
+            self.sets.append(held)
+            rec.record_event(c, r.workout_id, event, set_id=held.set_id)
         elif isinstance(event, StreamEnded | EngineFailed):
             if isinstance(event, EngineFailed):
                 r.event_in(c, event)

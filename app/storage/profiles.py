@@ -68,6 +68,14 @@ def remove_profile(conn: Connection, name: str) -> str:
     return pid
 
 
+def pin_hash_of(conn: Connection, name: str) -> str | None:
+    """The stored PIN hash of the profile called ``name``; None if it has no PIN or does not exist."""
+    row = conn.execute(
+        select(s.profiles.c.pin_hash).where(s.profiles.c.name == name, s.profiles.c.deleted_at.is_(None))
+    ).first()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def check_profile_pin(conn: Connection, name: str, pin: str) -> bool:
     """True if ``pin`` opens the profile (a profile without a PIN is open to any PIN)."""
     row = conn.execute(

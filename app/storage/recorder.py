@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -15,6 +15,8 @@ from app.programs.metrics import Record, SetSummary, new_records
 from . import records as rec
 from . import schema as s
 from .db import Database
+from .localtime import local_day
+from .program_link import link_workout
 from .queries import best_records
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ class SetResult:
     set_id: str
     reps: int
     records: tuple[Record, ...]
+    hold_s: float | None = None  # seconds held, for a hold (plank)
 
 
 class WorkoutRecorder:
@@ -49,6 +52,7 @@ class WorkoutRecorder:
         self._set_id: str | None = None
         self._set_plan: rec.SetPlan | None = None
         self._pending: list[Future[str]] = []
+        self.program_session: int | None = None  # the active program's session this workout did
 
     def start_set(
         self,
@@ -74,6 +78,7 @@ class WorkoutRecorder:
         target_reps: int | None = None,
         load: float | None = None,
         unit: str | None = None,
+        started_at: str | None = None,
     ) -> str:
         if exercise not in self._positions:
             pos = len(self._positions)
@@ -88,11 +93,34 @@ class WorkoutRecorder:
             target_reps=target_reps,
             load=load,
             unit=unit if load is not None else None,
-            started_at=self._backdated,
+            started_at=self._backdated or started_at,
         )
         self._set_plan = plan
         self._set_id = rec.start_set(conn, plan)
+        if self.program_session is None:
+            self.program_session = link_workout(conn, self.workout_id, self.profile_id, exercise)
         return self._set_id
+
+    def hold(self, exercise: str, seconds: float) -> SetResult:
+        return self._db.writer.call(lambda c: self.hold_in(c, exercise, seconds))
+
+    def hold_in(
+        self, conn: Connection, exercise: str, seconds: float, *, ended_ago_s: float = 0.0
+    ) -> SetResult:
+        """Save one hold of a time-based exercise as a set of its own: the time held is its amount.
+
+        ``ended_ago_s``: how long ago (wall time) the hold ended, so a live hold is dated when held.
+        """
+        if self._set_id is not None:
+            self.finish_set_in(conn)
+        started = None
+        if self._backdated is None:
+            end = datetime.now(UTC) - timedelta(seconds=max(0.0, ended_ago_s))
+            started = (end - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+        self.start_set_in(conn, exercise, started_at=started)
+        assert self._set_id is not None
+        rec.record_hold(conn, self._set_id, seconds)
+        return self.finish_set_in(conn)
 
     def rep_in(self, conn: Connection, rep: RepDetail) -> str:
         return rec.record_rep(conn, self._require_set(), rep)
@@ -126,17 +154,17 @@ class WorkoutRecorder:
         assert plan is not None
         rec.finish_set(conn, set_id, partial_reps=partial_reps)
         row = conn.exec_driver_sql(
-            "SELECT achieved_reps, clean_reps, started_at FROM sets WHERE id = ?", (set_id,)
+            "SELECT achieved_reps, clean_reps, started_at, utc_offset_min, hold_s FROM sets WHERE id = ?",
+            (set_id,),
         ).one()
-        summary = SetSummary(
-            plan.exercise, date.fromisoformat(row[2][:10]), row[0], row[1], plan.load, plan.unit
-        )
+        day = local_day(row[2], row[3])
+        summary = SetSummary(plan.exercise, day, row[0], row[1], plan.load, plan.unit, row[4])
         found = new_records(best_records(conn, self.profile_id), summary)
         for r in found:
             pr = rec.PersonalRecord(r.exercise, r.kind, r.value, r.unit)
             rec.record_personal_record(conn, self.profile_id, pr, set_id=set_id, achieved_at=row[2])
         self._set_id = self._set_plan = None
-        return SetResult(set_id, int(row[0]), tuple(found))
+        return SetResult(set_id, int(row[0]), tuple(found), row[4])
 
     def finish(self) -> str:
         if self._set_id is not None:

@@ -19,6 +19,7 @@ from app.engine.events import Event, RepDetail
 from app.programs.plans import Plan
 
 from . import schema as s
+from .localtime import offset_min
 from .pins import hash_pin
 
 
@@ -93,6 +94,7 @@ class SetPlan:
     load: float | None = None
     unit: str | None = None
     started_at: str | None = None
+    utc_offset_min: int | None = None  # None: this machine's offset at started_at
 
 
 def start_workout(
@@ -103,12 +105,21 @@ def start_workout(
     started_at: str | None = None,
     device_id: str | None = None,
     program_id: str | None = None,
+    utc_offset_min: int | None = None,
 ) -> str:
+    """A new workout; ``utc_offset_min`` defaults to this machine's local offset at ``started_at``."""
+    at = started_at or now_iso()
     values = {
         "profile_id": profile_id, "device_id": device_id, "program_id": program_id,
-        "started_at": started_at or now_iso(), "source": source, "notes": "",
+        "started_at": at, "source": source, "notes": "",
+        "utc_offset_min": offset_min(at) if utc_offset_min is None else utc_offset_min,
     }  # fmt: skip
     return _insert(conn, s.workouts, values)
+
+
+def link_program_session(conn: Connection, workout_id: str, program_id: str, session: int) -> None:
+    """Record ``workout_id`` as (part of) session ``session`` of ``program_id``."""
+    _touch(conn, s.workouts, workout_id, {"program_id": program_id, "program_session": session})
 
 
 def add_exercise(conn: Connection, workout_id: str, exercise: str, position: int) -> str:
@@ -118,13 +129,20 @@ def add_exercise(conn: Connection, workout_id: str, exercise: str, position: int
 
 
 def start_set(conn: Connection, plan: SetPlan) -> str:
+    at = plan.started_at or now_iso()
+    offset = offset_min(at) if plan.utc_offset_min is None else plan.utc_offset_min
     values = {
         "workout_exercise_id": plan.workout_exercise_id, "workout_id": plan.workout_id,
         "profile_id": plan.profile_id, "exercise": plan.exercise, "position": plan.position,
-        "started_at": plan.started_at or now_iso(), "target_reps": plan.target_reps,
-        "achieved_reps": 0, "clean_reps": 0, "partial_reps": 0, "load": plan.load, "unit": plan.unit,
+        "started_at": at, "target_reps": plan.target_reps, "achieved_reps": 0, "clean_reps": 0,
+        "partial_reps": 0, "load": plan.load, "unit": plan.unit, "utc_offset_min": offset,
     }  # fmt: skip
     return _insert(conn, s.sets, values)
+
+
+def record_hold(conn: Connection, set_id: str, seconds: float) -> None:
+    """Store the time held on a set of a time-based exercise (plank): its achieved amount."""
+    _touch(conn, s.sets, set_id, {"hold_s": round(seconds, 2)})
 
 
 def rep_values(set_id: str, rep: RepDetail) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Sync-ready: every record has a client-generated UUID primary key (32 hex characters),
 ``modified_at``, a tombstone ``deleted_at`` and ``seq``, the value of the local change counter
 (table ``change_seq``) when the record was last written. Times are UTC ISO-8601 text
-(``2025-01-31T18:04:05.123456+00:00``), which sorts and compares as text.
+(``2025-01-31T18:04:05.123456+00:00``), which sorts and compares as text. Workouts and sets also
+keep ``utc_offset_min``, the local offset when they started: calendar days (streaks, weeks, "today")
+are the user's local days, ``date(started_at, utc_offset_min || ' minutes')``.
 """
 
 from __future__ import annotations
@@ -103,8 +105,11 @@ workouts = Table(
     Column("ended_at", Text, nullable=True),
     Column("source", Text, nullable=False),  # "video" | "live" | "manual"
     Column("notes", Text, nullable=False, default=""),
+    Column("utc_offset_min", Integer, nullable=True),  # local UTC offset at started_at, minutes
+    Column("program_session", Integer, nullable=True),  # 0-based session of program_id it did
     *_sync_columns(),
     Index("ix_workouts_profile_started", "profile_id", "started_at"),
+    Index("ix_workouts_program_session", "program_id", "program_session"),
 )
 
 workout_exercises = Table(
@@ -136,6 +141,8 @@ sets = Table(
     Column("partial_reps", Integer, nullable=False),
     Column("load", Float, nullable=True),  # None: bodyweight
     Column("unit", Text, nullable=True),
+    Column("utc_offset_min", Integer, nullable=True),  # local UTC offset at started_at, minutes
+    Column("hold_s", Float, nullable=True),  # seconds held (plank); NULL for a set of reps
     *_sync_columns(),
     CheckConstraint("unit IS NULL OR unit IN ('kg', 'lb')", name="unit"),
     Index("ix_sets_profile_started", "profile_id", "started_at"),

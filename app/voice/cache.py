@@ -27,6 +27,8 @@ FREQUENT_LINES: tuple[str, ...] = (
     "All the way.",
     "Hold it.",
     "I can't see you.",
+    "Paused.",
+    "Let's go.",
     "Nice pace.",
     "Strong.",
     "Keep it up.",
@@ -45,10 +47,12 @@ def default_cache_dir() -> Path:
 
 
 def frequent_cues() -> list[str]:
-    """Every form cue in the exercise catalogue (spoken often, so worth synthesizing up front)."""
+    """Every form cue and exercise name in the catalogue (spoken often, so synthesized up front)."""
     from app.engine.exercises.spec import catalogue
+    from app.voice.cues import exercise_line
 
-    return sorted({rule.cue for spec in catalogue().values() for rule in spec.form})
+    specs = catalogue().values()
+    return sorted({rule.cue for spec in specs for rule in spec.form} | {exercise_line(s.id) for s in specs})
 
 
 class SpeechCache:

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from app.engine.events import Event
@@ -42,6 +43,7 @@ class VoiceCoach:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="coach", daemon=True)
         self._lock = threading.Lock()
+        self._spans: deque[tuple[float, float]] = deque(maxlen=16)  # (start, end) of lines played
         self.dropped = 0
 
     def prewarm(self) -> int:
@@ -57,12 +59,25 @@ class VoiceCoach:
         self._thread.join(timeout=2.0)
         self.player.stop()
 
+    def wait_quiet(self, timeout: float) -> bool:
+        """Wait until nothing is queued, pending or playing (a rest countdown aside); False on timeout.
+        For the end of a session, so that its last lines ("Set done: ...") are still said."""
+        deadline = time.monotonic() + timeout
+        quiet_checks = 0
+        while time.monotonic() < deadline:
+            quiet = self._events.empty() and not self.engine.has_pending and self.player.idle
+            quiet_checks = quiet_checks + 1 if quiet else 0
+            if quiet_checks >= 3:  # seen quiet over 40 ms: no event was between the queue and the engine
+                return True
+            time.sleep(0.02)
+        return False
+
     def emit(self, event: Event) -> None:
         """EventSink: called from engine threads; never blocks."""
         self._put(event)
 
     def command(self, intent: Intent) -> None:
-        """Voice commands that concern the coach itself: repeat, mute, unmute, volume, rest."""
+        """Voice commands that concern the coach itself: repeat, mute, unmute, volume, rest, reps_left."""
         self._put(intent)
 
     def _put(self, item: Event | Intent) -> None:
@@ -114,13 +129,26 @@ class VoiceCoach:
         elif intent.name == "volume":
             factor = 1.25 if intent.slots.get("direction") == "up" else 0.8
             self.player.volume = min(max(self.player.volume * factor, 0.1), 2.0)
+        elif intent.name == "reps_left":
+            self.engine.reps_left(now)
         elif intent.name == "rest":
             seconds = intent.slots.get("seconds", self.engine.settings.rest_s)
             self.engine.start_rest(int(seconds), now)
 
+    def spoke_during(self, t0: float, t1: float) -> bool:
+        """Whether a line was playing at any time in [t0, t1] (clock time): a microphone heard it too."""
+        with self._lock:
+            return any(start <= t1 and end >= t0 for start, end in self._spans)
+
     def _started(self, line: Line) -> None:
+        with self._lock:
+            self._spans.append((self._clock(), float("inf")))
         if self._captions is not None:
             self._captions(CueSpoken(self._clock(), line.text, line.kind, self.player.output.audible))
 
     def _done(self) -> None:
-        self.engine.done(self._clock())
+        now = self._clock()
+        with self._lock:
+            if self._spans:
+                self._spans[-1] = (self._spans[-1][0], now)
+        self.engine.done(now)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from app.engine.events import (
     Event,
+    ExerciseRecognized,
     FormFault,
     HoldEnded,
     HoldStarted,
@@ -23,6 +24,8 @@ from app.engine.events import (
     RepCounted,
     SetFinished,
     SetStarted,
+    WorkoutPaused,
+    WorkoutResumed,
 )
 from app.voice.numbers import number_words
 
@@ -88,6 +91,13 @@ class _State:
     muted: bool = False
 
 
+def exercise_line(exercise: str) -> str:
+    """What the coach says when it recognises the exercise: its name."""
+    from app.engine.exercises.spec import get_spec
+
+    return f"{get_spec(exercise).name}."
+
+
 class CueEngine:
     def __init__(self, settings: CueSettings | None = None, *, seed: int = 0) -> None:
         self.settings = settings or CueSettings()
@@ -104,8 +114,8 @@ class CueEngine:
             s.countdown_left = []
             self._add(f"Set {number_words(min(s.set_number, 999))}. Go!", "set", Priority.INFO, now)
         elif isinstance(event, RepCounted):
-            s.reps = event.rep.index
-            self._on_rep(event.rep.index, now)
+            s.reps += 1  # counted within the set (the engine numbers reps across sets of an exercise)
+            self._on_rep(s.reps, now)
         elif isinstance(event, FormFault):
             self._on_fault(event, now)
         elif isinstance(event, PartialRep):
@@ -122,6 +132,13 @@ class CueEngine:
             self._add(f"Hold done: {number_words(min(secs, 999))} seconds.", "hold", Priority.INFO, now)
         elif isinstance(event, PersonLost):
             self._add("I can't see you.", "info", Priority.INFO, now)
+        elif isinstance(event, ExerciseRecognized):
+            self._add(exercise_line(event.exercise), "info", Priority.INFO, now)
+        elif isinstance(event, WorkoutPaused):
+            s.pending.clear()  # nothing said before the pause is still worth saying
+            self._add("Paused.", "info", Priority.INFO, now)
+        elif isinstance(event, WorkoutResumed):
+            self._add("Let's go.", "info", Priority.INFO, now)
 
     def start_rest(self, seconds: int, now: float, *, announce: bool = True) -> None:
         s = self._s
@@ -129,6 +146,16 @@ class CueEngine:
         s.countdown_left = sorted((c for c in self.settings.countdown_at if c < seconds), reverse=True)
         if announce:
             self._add(f"Rest {number_words(min(seconds, 999))} seconds.", "rest", Priority.INFO, now)
+
+    def reps_left(self, now: float) -> None:
+        """Answer "how many reps left": against the target when there is one, else the count so far."""
+        s, target = self._s, self.settings.target_reps
+        if target is not None:
+            left = max(target - s.reps, 0)
+            text = f"{number_words(left)} rep{'s' if left != 1 else ''} left." if left else "Target reached."
+        else:
+            text = f"{number_words(min(s.reps, 999))} rep{'s' if s.reps != 1 else ''} so far."
+        self._add(text, "info", Priority.INFO, now)
 
     def repeat(self, now: float) -> None:
         last = self._s.last_spoken
@@ -139,6 +166,11 @@ class CueEngine:
         self._s.muted = muted
 
     # ------------------------------------------------------------------ output
+    @property
+    def has_pending(self) -> bool:
+        """Lines waiting to be said (a running rest countdown aside)."""
+        return bool(self._s.pending)
+
     def poll(self, now: float) -> Cue | None:
         """The next line to start now, or None. Call ``speaking`` with its duration once started."""
         s = self._s

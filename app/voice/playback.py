@@ -100,7 +100,13 @@ class Player:
         self._stop = threading.Event()
         self._cut = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
+        self._playing = False
         self.dropped = 0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing playing and nothing queued."""
+        return not self._playing and self._queue.empty()
 
     def start(self) -> None:
         self._thread.start()
@@ -134,6 +140,7 @@ class Player:
             except queue.Empty:
                 continue
             self._cut.clear()
+            self._playing = True
             if self._on_start is not None:
                 self._on_start(line)
             try:
@@ -146,3 +153,4 @@ class Player:
                 self.output = NullOutput()
             if self._on_done is not None:
                 self._on_done(line)
+            self._playing = False
