@@ -7,6 +7,7 @@ traceback (``SPOTTER_DEBUG=1`` shows it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -21,6 +22,7 @@ from app import __version__
 from app.errors import SpotterError
 
 if TYPE_CHECKING:
+    from app.engine.events import EventSink
     from app.engine.pipeline import Analyzer
     from app.voice.cues import CueSpoken
     from app.voice.live import LiveVoice, VoiceOptions
@@ -127,6 +129,8 @@ def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     which.add_argument("--period", choices=("week", "month"))
     p.add_argument("--pdf", type=Path, required=True, help="output file")
     p.add_argument("--paper", choices=("a4", "letter"), default="a4")
+    p.add_argument("--profile", help="one person's report (default: everyone on this device)")
+    p.add_argument("--pin", help="PIN of a protected --profile (default: $SPOTTER_PIN, else asked for)")
 
     p = sub.add_parser("profile", help="profiles on this device (a gym kiosk: many members)")
     p.add_argument("action", choices=("add", "list", "remove", "check"))
@@ -240,7 +244,7 @@ def _live_analyzer(exercise: str) -> Analyzer:
 
 def cmd_live(args: argparse.Namespace) -> int:
     from app.engine.capture import OpenCvFrameSource
-    from app.engine.events import Event, EventSink, PipelineStats, RepCounted
+    from app.engine.events import Event, PipelineStats, RepCounted
     from app.engine.pipeline import LivePipeline, PoseFrameProcessor
     from app.engine.pose.estimators import create_estimator
     from app.engine.sinks import CallbackSink, TeeSink
@@ -266,7 +270,8 @@ def cmd_live(args: argparse.Namespace) -> int:
             _line(f"[{event.t:7.2f}] {type(event).__name__}: {_fields(event)}")
 
     processor = PoseFrameProcessor(estimator, analyzer)
-    voice = _live_voice(args)
+    captions: list[EventSink] = []  # where the coach's lines go besides stdout (the recording)
+    voice = _live_voice(args, captions)
     sink: EventSink = CallbackSink(show) if voice.coach is None else TeeSink(CallbackSink(show), voice.coach)
     recording = None
     if args.save:
@@ -277,6 +282,11 @@ def cmd_live(args: argparse.Namespace) -> int:
         )
         sink = recording
     pipeline = LivePipeline(source, processor, sink)
+    if recording is not None:
+        keep = recording  # a caption is kept at the stream time it was spoken
+        captions.append(
+            CallbackSink(lambda line: keep.emit(dataclasses.replace(line, t=pipeline.stream_time())))
+        )
     interrupted = False
     try:
         pipeline.start()
@@ -311,12 +321,15 @@ def _voice_options(args: argparse.Namespace) -> VoiceOptions:
     )
 
 
-def _live_voice(args: argparse.Namespace) -> LiveVoice:
-    """The coach's voice for ``live --voice``; its captions are printed as they are spoken."""
+def _live_voice(args: argparse.Namespace, sinks: list[EventSink]) -> LiveVoice:
+    """The coach's voice for ``live --voice``; its captions are printed as they are spoken, and
+    handed to ``sinks`` (filled in later)."""
     from app.voice.live import LiveVoice
 
     def caption(line: CueSpoken) -> None:
         _line(f"coach: {line.text}" + ("" if line.audible else "  (caption only)"))
+        for sink in sinks:
+            sink.emit(line)
 
     return LiveVoice.open_coach(_voice_options(args), caption)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -144,3 +145,42 @@ def test_analyze_save_of_a_plank_clip_saves_the_hold_as_a_program_session(
     assert abs(hold_s - (hand_end - hand_start)) < 4.0  # 37 s marked by hand
     assert main([*data, "program", "next", "--profile", "Ana"]) == 0
     assert capsys.readouterr().out.startswith("Next: Day 2")
+
+
+def test_voice_commands_and_spoken_cues_are_kept_and_act_on_the_sets(tmp_path: Path) -> None:
+    from app.engine.events import RepCounted, RepDetail, SetFinished, SetStarted, StreamEnded
+    from app.voice.control import VoiceCommand
+    from app.voice.cues import CueSpoken
+
+    def rep(i: int, t: float) -> RepCounted:
+        return RepCounted(t, "squat", RepDetail(i, t - 2, t - 1, t, 1.0, 0.0, 1.0, 95.0, 90.0, 150.0))
+
+    recording = RecordingSink.open(tmp_path, "Ana")
+    for event in (
+        SetStarted(1.0, "squat"),
+        CueSpoken(1.1, "Set one. Go!", "set", False),
+        rep(1, 3.0),
+        VoiceCommand(3.5, "log_weight", {"value": 40, "unit": "kg"}, "log forty kilos", 0.9),
+        rep(2, 5.0),
+        VoiceCommand(6.0, "next_set", {}, "next set", 0.9),  # closes the set at once
+        rep(3, 9.0),  # the engine goes on numbering; the next set starts at one
+        rep(4, 11.0),
+        SetFinished(20.0, "squat", 2, 0, 7.0, 11.0),
+        StreamEnded(21.0, "cam0", "eof"),
+    ):
+        recording.emit(event)
+    assert recording.close().startswith("saved 4 reps in 2 sets") and recording.failed == 0
+    with sqlite3.connect(tmp_path / "spotter.db") as conn:
+        sets = conn.execute("SELECT id, achieved_reps, load, unit FROM sets ORDER BY started_at").fetchall()
+        reps = conn.execute("SELECT set_id, idx FROM reps ORDER BY start_s").fetchall()
+        cues = conn.execute("SELECT text, t, set_id FROM cues").fetchall()
+        commands = conn.execute("SELECT payload FROM events WHERE kind = 'VoiceCommand'").fetchall()
+    assert [s[1:] for s in sets] == [(2, 40.0, "kg"), (2, 40.0, "kg")]  # the load told mid-set, and after
+    assert [(sets.index(next(s for s in sets if s[0] == r[0])), r[1]) for r in reps] == [
+        (0, 1),
+        (0, 2),
+        (1, 1),
+        (1, 2),
+    ]
+    assert cues == [("Set one. Go!", 1.1, sets[0][0])]
+    assert [json.loads(c[0])["intent"] for c in commands] == ["log_weight", "next_set"]

@@ -179,3 +179,21 @@ def test_save_pin_is_asked_for_on_a_terminal(tmp_path: Path, monkeypatch: pytest
     check_save_pin(
         argparse.Namespace(data_dir=tmp_path, profile="new person", pin=None)
     )  # no PIN: no question
+
+
+def test_a_members_report_needs_their_pin_and_shows_only_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_reports import _pdf_text
+
+    run = partial(cli, capsys, monkeypatch, tmp_path)
+    monkeypatch.delenv("SPOTTER_PIN", raising=False)
+    assert run("profile", "add", "Ana", "--pin-stdin", stdin="2468\n")[0] == 0
+    _workout(tmp_path, "Ana", days_ago=0, reps=7, faulty=0, load=30.0)
+    _workout(tmp_path, "Bob", days_ago=0, reps=9, faulty=0, load=50.0)
+    pdf = tmp_path / "ana.pdf"
+    code, _, err = run("report", "--period", "week", "--profile", "Ana", "--pdf", str(pdf))
+    assert code == 2 and "protected by a PIN" in err and "no report was made" in err and not pdf.exists()
+    assert run("report", "--period", "week", "--profile", "Ana", "--pin", "2468", "--pdf", str(pdf))[0] == 0
+    text = _pdf_text(pdf)
+    assert "Ana" in text and "Bob" not in text

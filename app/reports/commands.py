@@ -19,10 +19,14 @@ from .pdf import write_pdf
 
 
 def report_command(args: argparse.Namespace) -> int:
+    if args.profile:  # a member's report on a kiosk needs the member's PIN
+        from app.storage.commands import check_profile_pin
+
+        check_profile_pin(args, "no report was made")
     db = open_database(args.data_dir)
     try:
         with db.read() as conn:
-            data = gather(conn, workout_id=args.workout, period=args.period)
+            data = gather(conn, workout_id=args.workout, period=args.period, profile=args.profile)
         write_pdf(data, args.pdf, paper=args.paper)
     finally:
         db.close()

@@ -54,6 +54,11 @@ def check_save_pin(args: argparse.Namespace) -> None:
     otherwise (a script, a pipe) a ``StorageError``. A wrong PIN is a ``StorageError`` too. Run it
     before any work, so a refusal saves nothing. A profile without a PIN (or a new one) needs none.
     """
+    check_profile_pin(args, "nothing was saved")
+
+
+def check_profile_pin(args: argparse.Namespace, consequence: str) -> None:
+    """``check_save_pin`` for any command acting for ``args.profile``; ``consequence`` ends the refusal."""
     db = open_database(args.data_dir)
     try:
         with db.read() as conn:
@@ -67,14 +72,14 @@ def check_save_pin(args: argparse.Namespace) -> None:
         if not sys.stdin.isatty():
             raise StorageError(
                 f"The profile {args.profile!r} is protected by a PIN: give --pin or set {PIN_ENV} "
-                "(nothing was saved)."
+                f"({consequence})."
             )
         try:
             pin = getpass.getpass(f"PIN for {args.profile}: ")
         except EOFError:
-            raise StorageError(f"No PIN was entered for {args.profile!r}; nothing was saved.") from None
+            raise StorageError(f"No PIN was entered for {args.profile!r}; {consequence}.") from None
     if not verify_pin(pin.strip(), stored):
-        raise StorageError(f"Wrong PIN for the profile {args.profile!r}; nothing was saved.")
+        raise StorageError(f"Wrong PIN for the profile {args.profile!r}; {consequence}.")
 
 
 def save_analysis(args: argparse.Namespace, result: object) -> str:

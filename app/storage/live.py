@@ -5,7 +5,9 @@ per event on the ``DatabaseWriter`` (without blocking, even on a full queue) and
 writer thread each job drives a ``WorkoutRecorder`` inside its own transaction, so every counted
 rep is committed on its own, about a millisecond after it was counted, and survives a kill of the
 process. A hold of a timed exercise (plank) is saved, when it ends, as a set of its own whose
-``hold_s`` is the time held. A failed save is logged and counted, never raised into the engine.
+``hold_s`` is the time held. The coach's lines (``CueSpoken``) are kept as cues and voice commands
+as events; "log twenty kilos" sets the load of the open set and the next ones, "next set" closes the
+open set. A failed save is logged and counted, never raised into the engine.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from app.engine.events import (
     StreamEnded,
 )
 from app.errors import StorageError
+from app.voice.control import VoiceCommand
+from app.voice.cues import CueSpoken
 
 from . import records as rec
 from .db import Database, open_database
@@ -37,7 +41,18 @@ from .recorder import SetResult, WorkoutRecorder
 
 log = logging.getLogger(__name__)
 
-STORED = (SetStarted, RepCounted, FormFault, PartialRep, SetFinished, HoldEnded, StreamEnded, EngineFailed)
+STORED = (
+    SetStarted,
+    RepCounted,
+    FormFault,
+    PartialRep,
+    SetFinished,
+    HoldEnded,
+    StreamEnded,
+    EngineFailed,
+    CueSpoken,
+    VoiceCommand,
+)
 
 
 class RecordingSink:
@@ -135,12 +150,29 @@ class RecordingSink:
             held = r.hold_in(c, event.exercise, event.end_s - event.start_s, ended_ago_s=ago)
             self.sets.append(held)
             rec.record_event(c, r.workout_id, event, set_id=held.set_id)
+        elif isinstance(event, CueSpoken):
+            fault = event.kind if event.kind in {"form", "safety"} else None  # a correction, not a count
+            rec.record_cue(c, r.workout_id, event.text, t=event.t, fault=fault, set_id=r.set_id)
+        elif isinstance(event, VoiceCommand):
+            r.event_in(c, event)
+            self._command(c, event)
         elif isinstance(event, StreamEnded | EngineFailed):
             if isinstance(event, EngineFailed):
                 r.event_in(c, event)
             self._end(c)
         elif not isinstance(event, SetStarted):
             r.event_in(c, event)
+
+    def _command(self, c: Connection, command: VoiceCommand) -> None:
+        r = self._recorder
+        if command.intent == "log_weight":
+            value, unit = command.slots.get("value"), command.slots.get("unit")
+            if isinstance(value, int | float) and unit in {"kg", "lb"}:
+                self._load, self._unit = float(value), str(unit)
+                if r.set_id is not None:
+                    rec.set_load(c, r.set_id, self._load, self._unit)
+        elif command.intent == "next_set" and r.set_open:
+            self.sets.append(r.finish_set_in(c))
 
     def _end(self, c: Connection) -> None:
         if not self._ended:

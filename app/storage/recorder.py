@@ -70,6 +70,11 @@ class WorkoutRecorder:
     def set_open(self) -> bool:
         return self._set_id is not None
 
+    @property
+    def set_id(self) -> str | None:
+        """The open set, if any."""
+        return self._set_id
+
     def start_set_in(
         self,
         conn: Connection,

@@ -140,23 +140,30 @@ def start_set(conn: Connection, plan: SetPlan) -> str:
     return _insert(conn, s.sets, values)
 
 
+def set_load(conn: Connection, set_id: str, load: float, unit: str) -> None:
+    """The load of a set, told after it started (a voice command: "log twenty kilos")."""
+    _touch(conn, s.sets, set_id, {"load": load, "unit": unit})
+
+
 def record_hold(conn: Connection, set_id: str, seconds: float) -> None:
     """Store the time held on a set of a time-based exercise (plank): its achieved amount."""
     _touch(conn, s.sets, set_id, {"hold_s": round(seconds, 2)})
 
 
-def rep_values(set_id: str, rep: RepDetail) -> dict[str, Any]:
+def rep_values(set_id: str, rep: RepDetail, idx: int | None = None) -> dict[str, Any]:
     return {
-        "set_id": set_id, "idx": rep.index, "start_s": rep.start_s, "turn_s": rep.turn_s,
-        "end_s": rep.end_s, "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s,
+        "set_id": set_id, "idx": rep.index if idx is None else idx, "start_s": rep.start_s,
+        "turn_s": rep.turn_s, "end_s": rep.end_s, "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s,
         "concentric_s": rep.concentric_s, "rom_deg": rep.rom_deg, "mean_speed_dps": rep.mean_speed_dps,
         "peak_speed_dps": rep.peak_speed_dps, "side": rep.side, "faults": json.dumps(list(rep.faults)),
     }  # fmt: skip
 
 
 def record_rep(conn: Connection, set_id: str, rep: RepDetail) -> str:
-    """Insert one rep and count it on its set (one transaction: both or neither)."""
-    rep_id = _insert(conn, s.reps, rep_values(set_id, rep))
+    """Insert one rep and count it on its set (one transaction: both or neither). The rep is numbered
+    within its set (the engine numbers reps across all sets of an exercise)."""
+    done = conn.execute(select(s.sets.c.achieved_reps).where(s.sets.c.id == set_id)).scalar() or 0
+    rep_id = _insert(conn, s.reps, rep_values(set_id, rep, int(done) + 1))
     clean = 0 if rep.faults else 1
     conn.execute(
         update(s.sets).where(s.sets.c.id == set_id).values(
