@@ -75,6 +75,27 @@ def test_bodyweight_raises_the_range() -> None:
     )
 
 
+def test_a_hold_progresses_on_seconds_held() -> None:
+    rx = Prescription("plank", 3, 20, 40, 60)  # 3 holds of 20-40 s
+    worked = [
+        ([25, 22, 20], "add_reps", (20, 40)),  # first session: the best so far
+        ([41, 40, 43], "raise_range", (25, 45)),  # every hold reached 40 s: five seconds more
+        ([30, 28, 25], "add_reps", (25, 45)),
+        ([30, 28, 25], "stalled", (25, 45)),
+        ([29, 28, 25], "stalled", (25, 45)),
+        ([30, 27, 25], "deload", (20, 40)),  # the third stall in a row
+    ]
+    for i in range(1, len(worked) + 1):
+        d = replay(rx, [(held, None) for held, *_ in worked[:i]], hold=True)
+        _, action, (lo, hi) = worked[i - 1]
+        assert (
+            d is not None
+            and d.action == action
+            and (d.state.prescription.rep_lo, d.state.prescription.rep_hi) == (lo, hi)
+        )
+    assert d.note == "deload: aim for 20-40 s held"
+
+
 def test_replay_picks_up_the_first_logged_load() -> None:
     rx = Prescription("squat", 3, 8, 12, 90, unit="kg")
     d = replay(rx, [([10, 9, 8], 40.0), ([12, 12, 12], 40.0)])
@@ -199,7 +220,7 @@ def test_next_hints_a_load_only_for_loaded_exercises(tmp_path: Path) -> None:
     assert home["push_up"].note == "first session: aim for 8-15 reps per set"
     assert home["squat"].note == "first session: aim for 8-15 reps per set"  # no weights at home
     plank = home["plank"]
-    assert plank.hold and plank.target == "2 x 20-60 s" and plank.note.startswith("hold 20-60 s")
+    assert plank.hold and plank.target == "2 x 20-60 s" and plank.note.startswith("first session: hold 20-60 s")
 
 
 def _log(db: object, when: str, sets: list[tuple[str, float | None, int]]) -> int | None:

@@ -22,8 +22,11 @@ from .progression import Decision, ProgressState, advance
 from .sessions import session_day
 
 
-def replay(rx: Prescription, sessions: list[tuple[list[int], float | None]]) -> Decision | None:
-    """Run double progression over past sessions (reps per set, load) of one exercise.
+def replay(
+    rx: Prescription, sessions: list[tuple[list[int], float | None]], *, hold: bool = False
+) -> Decision | None:
+    """Run double progression over past sessions (reps per set, or seconds held per set for a
+    ``hold``; load) of one exercise.
 
     A session done at another load than prescribed restarts progression from the load lifted.
     """
@@ -32,7 +35,7 @@ def replay(rx: Prescription, sessions: list[tuple[list[int], float | None]]) -> 
     for reps, load in sessions:
         if load is not None and load != state.prescription.load:
             state = ProgressState(replace(state.prescription, load=load))
-        decision = advance(state, reps)
+        decision = advance(state, reps, hold=hold)
         state = decision.state
     return decision
 
@@ -71,7 +74,9 @@ def next_item(
     else:
         loaded, hold = info.loaded and bool(info.equipment & equipment & LOAD_EQUIPMENT), info.hold
     if hold:  # progress is hold time, not reps or load
-        return NextItem(rx, f"hold {rx.rep_lo}-{rx.rep_hi} s per set with good form", hold=True)
+        if decision is None:
+            return NextItem(rx, f"first session: hold {rx.rep_lo}-{rx.rep_hi} s per set with good form", True)
+        return NextItem(decision.state.prescription, decision.note, hold=True)
     if decision is None:
         if loaded and rx.load is None:
             note = "first session: pick a load you can lift for the top of the range"
@@ -92,7 +97,8 @@ def plan_next(conn: Connection, plan: Plan, created: str, profile: str) -> tuple
     day = session_day(plan, done)
     eq = plan.request.equipment
     items = [
-        next_item(rx, replay(rx, _sessions(conn, program_id, rx.exercise)), equipment=eq) for rx in day.items
+        next_item(rx, replay(rx, _sessions(conn, program_id, rx.exercise), hold=_is_hold(rx)), equipment=eq)
+        for rx in day.items
     ]
     return day, items
 
@@ -223,15 +229,21 @@ def _program_id(conn: Connection, profile: str, created: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _is_hold(rx: Prescription) -> bool:
+    info = CATALOG.get(rx.exercise)
+    return info is not None and info.hold
+
+
 def _sessions(
     conn: Connection, program_id: str | None, exercise: str
 ) -> list[tuple[list[int], float | None]]:
-    """Reps per set and load of ``exercise`` in each session of the program, in session order."""
+    """Reps per set (seconds held, for a hold) and load of ``exercise`` in each session of the
+    program, in session order."""
     if program_id is None:
         return []
     rows = conn.execute(
         text(
-            "SELECT w.program_session, s.achieved_reps, s.load "
+            "SELECT w.program_session, COALESCE(CAST(s.hold_s AS INTEGER), s.achieved_reps), s.load "
             "FROM sets s JOIN workouts w ON w.id = s.workout_id "
             "WHERE w.program_id = :g AND w.program_session IS NOT NULL AND w.deleted_at IS NULL "
             "AND s.exercise = :e AND s.deleted_at IS NULL ORDER BY w.program_session, s.started_at"
