@@ -99,3 +99,12 @@ def test_truncated_video_is_counted_as_far_as_readable_with_a_warning(tmp_path: 
     json.loads(out.stdout)
     warnings = [ln for ln in out.stderr.splitlines() if ln.startswith("spotter: warning:")]
     assert len(warnings) == 1 and "truncated or damaged" in warnings[0]
+
+
+def test_an_output_path_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    data = ("--data-dir", str(tmp_path / "data"))
+    assert spotter(*data, "profile", "add", "Ann").returncode == 0
+    line = _error_line(spotter(*data, "export", "--format", "json", "--out", str(blocker / "x.json")))
+    assert "Not a directory" in line and str(blocker) in line
