@@ -170,3 +170,26 @@ def test_month_report_lists_every_workout_set_by_set(tmp_path: Path) -> None:
         assert text.count("Down / pause / up (s)") >= 8 and "45.5 s" in text and "Longest hold" in text
         assert "27 February" not in text and "day of March 2025" in text
         assert "page 2" in text and "Sets, workout by workout" in text
+
+
+def test_a_failed_write_leaves_the_earlier_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(tmp_path, days=1)
+    with open_database(tmp_path) as db, db.read() as conn:
+        data, doc = gather(conn), export_data(conn)
+    pdf, js = write_pdf(data, tmp_path / "r.pdf"), tmp_path / "r.json"
+    from app.reports.export import write_json
+
+    write_json(doc, js)
+    before = pdf.read_bytes(), js.read_bytes()
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", disk_full)  # the last step of a whole write fails
+    for write in (lambda: write_pdf(data, pdf), lambda: write_json(doc, js)):
+        with pytest.raises(OSError, match="No space"):
+            write()
+    assert (pdf.read_bytes(), js.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []

@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from .files import written_whole
+
 SCHEMA_PATH = Path(__file__).with_name("export.schema.json")
 EXPORT_VERSION = 2
 QUERIES = {
@@ -56,7 +58,8 @@ def validate(document: dict[str, Any]) -> None:
 
 def write_json(document: dict[str, Any], path: Path) -> int:
     validate(document)
-    path.write_text(json.dumps(document, indent=1))
+    with written_whole(path) as part:
+        part.write_text(json.dumps(document, indent=1))
     return sum(len(document[t]) for t in QUERIES)
 
 
@@ -65,7 +68,7 @@ def write_csv(document: dict[str, Any], folder: Path) -> int:
     total = 0
     for name in QUERIES:
         rows = document[name]
-        with (folder / f"{name}.csv").open("w", newline="") as fh:
+        with written_whole(folder / f"{name}.csv") as part, part.open("w", newline="") as fh:
             if not rows:
                 continue
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -20,6 +20,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 
 from .charts import bar_chart, line_chart
 from .data import ReportData, ReportSet, ReportWorkout
+from .files import written_whole
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,8 @@ def write_pdf(data: ReportData, path: Path, *, paper: str = "a4") -> Path:
         _summary, _program, _records, _charts, _sets)  # fmt: skip
     for part in parts:
         story += part(data)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    with written_whole(path) as whole:
+        doc.filename = str(whole)
+        doc.build(story, onFirstPage=footer, onLaterPages=footer)
     log.info("report written to %s", path)
     return path
