@@ -55,7 +55,7 @@ def rms(samples: Samples) -> float:
 
 def write_wav(path: Path, audio: Audio) -> None:
     try:
-        with wave.open(str(path), "wb") as f:
+        with Path(path).open("wb") as fh, wave.open(fh, "wb") as f:  # opened first: no half-made writer
             f.setnchannels(1)
             f.setsampwidth(2)
             f.setframerate(audio.rate)
