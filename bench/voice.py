@@ -2,15 +2,18 @@
 
     .venv/bin/python bench/voice.py tts        # event -> first audio sample, cached and uncached
     .venv/bin/python bench/voice.py roundtrip  # spoken commands -> intents: accuracy, false triggers, latency
+    .venv/bin/python bench/voice.py frontend   # CPU cost of the noise suppressor per second of audio
 
 The round trip speaks every command and non-command with Piper (three speeds) and eSpeak NG (three
 voices/rates, when installed), clean and with white, pink and babble noise at 15 and 8 dB SNR, and
-runs the result through the Silero VAD, PocketSphinx and the intent parser.
+runs the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
+PocketSphinx and the intent parser.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -22,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.voice.roundtrip import (
     COMMAND_CASES,
     Condition,
+    Outcome,
     evaluate,
     non_command_cases,
     summarize,
@@ -52,46 +56,79 @@ def voices() -> dict[str, SpeechSynthesizer]:
     return out
 
 
+def _row(label: str, outcomes: list[Outcome]) -> str:
+    s = summarize(outcomes)
+    return (
+        f"{label:41s} commands {s.commands_right:3d}/{s.commands:3d} ({s.accuracy:6.1%})  false triggers "
+        f"{s.false_triggers:2d}/{s.non_commands} ({s.false_trigger_rate * 10:.2f} per 10)  decision p50/p95 "
+        f"{s.latency_p50_ms:.0f}/{s.latency_p95_ms:.0f} ms"
+    )
+
+
 def roundtrip(args: argparse.Namespace) -> None:
+    from app.voice.denoise import RnnoiseDenoiser
     from app.voice.listener import CommandListener
     from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.roundtrip import BABBLE_TEXTS, to_16k
     from app.voice.vad import SileroVad
 
-    listener = CommandListener(PocketSphinxRecognizer(), SileroVad())
+    denoiser = RnnoiseDenoiser() if args.denoise else None
+    listener = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser)
     cases = list(COMMAND_CASES) + non_command_cases()
     conditions = CONDITIONS[: args.conditions] if args.conditions else CONDITIONS
+    speakers = voices()
+    if args.voices:
+        speakers = {k: v for k, v in speakers.items() if any(k.startswith(p) for p in args.voices.split(","))}
+    first = next(iter(speakers.values()))
+    babble = [to_16k(first.synthesize(t)) for t in BABBLE_TEXTS]  # the same talkers behind every voice
     t0 = time.perf_counter()
-    outcomes = evaluate(listener, voices(), cases, conditions)
-    rows: dict[str, dict[str, object]] = {}
-    for key in sorted({(o.voice, o.condition) for o in outcomes}):
-        s = summarize([o for o in outcomes if (o.voice, o.condition) == key])
-        rows[f"{key[0]} {key[1]}"] = {
-            "accuracy": round(s.accuracy, 3),
-            "false_triggers": f"{s.false_triggers}/{s.non_commands}",
-            "latency_p95_ms": round(s.latency_p95_ms),
-        }
-        print(
-            f"{key[0]:24s} {key[1]:16s} commands {s.commands_right:2d}/{s.commands}  false triggers {s.false_triggers}/{s.non_commands}  decision p50/p95 {s.latency_p50_ms:.0f}/{s.latency_p95_ms:.0f} ms"
-        )
+    outcomes: list[Outcome] = []
+    for name, synth in speakers.items():  # one voice at a time, so that a long run reports as it goes
+        mine = evaluate(listener, {name: synth}, cases, conditions, babble=babble)
+        outcomes += mine
+        for condition in conditions:
+            print(_row(f"{name} {condition}", [o for o in mine if o.condition == str(condition)]), flush=True)
+        if args.json:
+            with Path(args.json).open("a") as f:
+                f.writelines(json.dumps(dataclasses.asdict(o)) + "\n" for o in mine)
     for group in ("piper", "espeak"):
+        for condition in conditions:
+            part = [o for o in outcomes if o.voice.startswith(group) and o.condition == str(condition)]
+            if part:
+                print(_row(f"{group} {condition}", part))
         part = [o for o in outcomes if o.voice.startswith(group)]
         if part:
-            s = summarize(part)
-            print(
-                f"ALL {group:8s} commands {s.accuracy:.1%} ({s.commands_right}/{s.commands})  false triggers {s.false_triggers}/{s.non_commands} ({s.false_trigger_rate * 10:.2f} per 10)  decision p50/p95 {s.latency_p50_ms:.0f}/{s.latency_p95_ms:.0f} ms"
-            )
-    s = summarize(outcomes)
-    print(
-        f"ALL              commands {s.accuracy:.1%} ({s.commands_right}/{s.commands})  false triggers {s.false_triggers}/{s.non_commands} ({s.false_trigger_rate * 10:.2f} per 10)  decision p50/p95 {s.latency_p50_ms:.0f}/{s.latency_p95_ms:.0f} ms  ({time.perf_counter() - t0:.0f} s)"
-    )
+            print(_row(f"ALL {group}", part))
+    print(_row("ALL", outcomes) + f"  ({time.perf_counter() - t0:.0f} s)")
     if args.errors:
         for o in outcomes:
             if not o.correct:
                 print(
                     f"  miss {o.voice} {o.condition}: {o.text!r} expected {o.expected}, got {o.got} ({o.heard_text!r})"
                 )
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def frontend(args: argparse.Namespace) -> None:
+    """CPU time of the noise suppressor per second of 16 kHz audio, fed in 32 ms chunks as the listener does."""
+    import numpy as np
+
+    from app.voice.denoise import RnnoiseDenoiser
+    from app.voice.vad import CHUNK
+
+    rng = np.random.default_rng(0)
+    pcm = np.asarray(rng.standard_normal(16000 * args.seconds) * 3000, dtype=np.int16)
+    denoiser = RnnoiseDenoiser()
+    costs = []
+    for _ in range(args.repeat):
+        denoiser.reset()
+        t0 = time.process_time()
+        for i in range(0, len(pcm) - CHUNK + 1, CHUNK):
+            denoiser.process(pcm[i : i + CHUNK])
+        costs.append((time.process_time() - t0) / args.seconds * 1000)
+    print(
+        f"RNNoise front-end: {min(costs):.1f} ms CPU per second of audio (best of {args.repeat}; median "
+        f"{float(np.median(costs)):.1f} ms), delay {denoiser.delay / 16:.0f} ms"
+    )
 
 
 def tts(args: argparse.Namespace) -> None:
@@ -142,12 +179,17 @@ def main() -> None:
     p = sub.add_parser("roundtrip")
     p.add_argument("--conditions", type=int, default=0, help="only the first N noise conditions")
     p.add_argument("--errors", action="store_true", help="list every miss")
-    p.add_argument("--json", help="write the per-condition table here")
+    p.add_argument("--json", help="append every outcome here, one JSON object a line")
+    p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")
+    p.add_argument("--no-denoise", dest="denoise", action="store_false", help="without the RNNoise front-end")
+    p = sub.add_parser("frontend")
+    p.add_argument("--seconds", type=int, default=20)
+    p.add_argument("--repeat", type=int, default=5)
     p = sub.add_parser("tts")
     p.add_argument("--engine", choices=("auto", "piper", "espeak"), default="auto")
     p.add_argument("-n", type=int, default=20)
     args = parser.parse_args()
-    {"roundtrip": roundtrip, "tts": tts}[args.what](args)
+    {"roundtrip": roundtrip, "frontend": frontend, "tts": tts}[args.what](args)
 
 
 if __name__ == "__main__":

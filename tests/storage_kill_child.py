@@ -15,8 +15,8 @@ def main(data_dir: str, start: int) -> None:
     recorder.start_set("squat", load=20.0, unit="kg")
     i = start
     while True:
-        rep = RepDetail(
-            i, 0.0, 1.0, 2.0, 1.0, 0.1, 0.9, 90.0, 100.0, 150.0, faults=("knees_in",) if i % 3 else ()
+        rep = RepDetail(  # start_s carries the rep's identity (reps are stored numbered within their set)
+            i, float(i), 1.0, 2.0, 1.0, 0.1, 0.9, 90.0, 100.0, 150.0, faults=("knees_in",) if i % 3 else ()
         )
         recorder.rep(rep).result(timeout=10)  # committed (WAL, synchronous=FULL) before we say so
         sys.stdout.write(f"{i}\n")

@@ -170,7 +170,12 @@ def test_save_pin_is_asked_for_on_a_terminal(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr("sys.stdin", _Terminal())
     args = argparse.Namespace(data_dir=tmp_path, profile="Bo", pin=None)
     asked: list[str] = []
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or "8642")
+
+    def getpass(prompt: str = "") -> str:
+        asked.append(prompt)
+        return "8642"
+
+    monkeypatch.setattr("getpass.getpass", getpass)
     check_save_pin(args)
     assert asked == ["PIN for Bo: "]
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "0000")

@@ -93,7 +93,7 @@ def test_a_hold_progresses_on_seconds_held() -> None:
             and d.action == action
             and (d.state.prescription.rep_lo, d.state.prescription.rep_hi) == (lo, hi)
         )
-    assert d.note == "deload: aim for 20-40 s held"
+    assert d is not None and d.note == "deload: aim for 20-40 s held"
 
 
 def test_replay_picks_up_the_first_logged_load() -> None:
@@ -220,7 +220,8 @@ def test_next_hints_a_load_only_for_loaded_exercises(tmp_path: Path) -> None:
     assert home["push_up"].note == "first session: aim for 8-15 reps per set"
     assert home["squat"].note == "first session: aim for 8-15 reps per set"  # no weights at home
     plank = home["plank"]
-    assert plank.hold and plank.target == "2 x 20-60 s" and plank.note.startswith("first session: hold 20-60 s")
+    assert plank.hold and plank.target == "2 x 20-60 s"
+    assert plank.note.startswith("first session: hold 20-60 s")
 
 
 def _log(db: object, when: str, sets: list[tuple[str, float | None, int]]) -> int | None:

@@ -15,12 +15,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from app.engine.events import FormFault, RepDetail
 from app.errors import StorageError
 from app.storage import SCHEMA_VERSION, open_database
 from app.storage import records as rec
-from app.storage.db import StorageOptions
+from app.storage.db import Database, StorageOptions
 from app.storage.pins import hash_pin, verify_pin
 from app.storage.recorder import WorkoutRecorder
 
@@ -320,26 +321,26 @@ def test_schema_matches_the_migrations(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ queries
-def _bulk_history(db: object, workouts: int) -> str:
+def _bulk_history(db: Database, workouts: int) -> str:
     """``workouts`` daily workouts of 2 sets of 5 reps for one profile, written in one transaction."""
     from datetime import UTC, datetime, timedelta
 
-    def load(c: object) -> str:
-        pid = rec.create_profile(c, "ann")  # type: ignore[arg-type]
+    def load(c: Connection) -> str:
+        pid = rec.create_profile(c, "ann")
         start = datetime(2024, 1, 1, 12, tzinfo=UTC)
         for d in range(workouts):
             at = (start + timedelta(days=d)).isoformat()
-            wid = rec.start_workout(c, pid, started_at=at)  # type: ignore[arg-type]
-            weid = rec.add_exercise(c, wid, "squat", 0)  # type: ignore[arg-type]
+            wid = rec.start_workout(c, pid, started_at=at)
+            weid = rec.add_exercise(c, wid, "squat", 0)
             for k in range(2):
                 sid = rec.start_set(
                     c, rec.SetPlan(wid, weid, pid, "squat", k, load=40.0, unit="kg", started_at=at)
-                )  # type: ignore[arg-type]
+                )
                 for i in range(1, 6):
-                    rec.record_rep(c, sid, rep(i))  # type: ignore[arg-type]
+                    rec.record_rep(c, sid, rep(i))
         return pid
 
-    return db.writer.call(load)  # type: ignore[attr-defined, no-any-return]
+    return db.writer.call(load)
 
 
 def _vm_steps(conn: object, fn: object) -> int:

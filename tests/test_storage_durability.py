@@ -41,7 +41,7 @@ def test_acknowledged_reps_survive_sigkill(tmp_path: Path) -> None:
         start = max(acknowledged) + 1_000  # distinct indices per run
     with sqlite3.connect(tmp_path / "spotter.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        stored = {row[0] for row in conn.execute("SELECT idx FROM reps")}
+        stored = {round(row[0]) for row in conn.execute("SELECT start_s FROM reps")}
         counted = conn.execute("SELECT SUM(achieved_reps) FROM sets").fetchone()[0]
     lost = acknowledged - stored
     assert not lost, f"acknowledged reps lost: {sorted(lost)[:10]}"

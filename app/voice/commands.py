@@ -31,12 +31,13 @@ def say_command(args: argparse.Namespace) -> int:
 
 
 def _listener(args: argparse.Namespace) -> object:
+    from app.voice.denoise import default_denoiser
     from app.voice.listener import CommandListener
     from app.voice.recognizer import create_recognizer
     from app.voice.vad import SileroVad
 
     recognizer = create_recognizer(vosk_model=args.vosk_model)
-    return CommandListener(recognizer, SileroVad(), wake_word=args.wake_word)
+    return CommandListener(recognizer, SileroVad(), wake_word=args.wake_word, denoiser=default_denoiser())
 
 
 def _show(intent: Intent, as_json: bool) -> None:

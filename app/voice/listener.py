@@ -1,5 +1,6 @@
-"""Microphone -> VAD -> recogniser -> intents. ``CommandListener`` is the pure-ish step function (audio
-chunks in, intents out); ``MicrophoneListener`` is its thread around a sounddevice input stream."""
+"""Microphone -> VAD (raw audio) and noise suppressor -> recogniser (denoised audio) -> intents.
+``CommandListener`` is the pure-ish step function (audio chunks in, intents out); ``MicrophoneListener`` is
+its thread around a sounddevice input stream."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from app.voice.denoise import Denoiser
 from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.recognizer import SAMPLE_RATE, SpeechRecognizer
 from app.voice.vad import CHUNK, Boundary, SegmenterConfig, UtteranceSegmenter, VoiceActivityDetector
@@ -35,6 +37,8 @@ class CommandListener:
 
     ``wake_word``: only utterances that start with "coach" are commands. ``push_to_talk``: the VAD
     still segments, but audio counts only while ``talking`` is set (``press``/``release``).
+    ``denoiser`` (``app.voice.denoise.default_denoiser()``): what the recogniser hears is denoised; the
+    VAD hears the raw signal.
     """
 
     def __init__(
@@ -45,11 +49,13 @@ class CommandListener:
         min_confidence: float = 0.5,
         wake_word: bool = False,
         segmenter: SegmenterConfig | None = None,
+        denoiser: Denoiser | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.vad = vad
         self.min_confidence = min_confidence
         self.wake_word = wake_word
+        self.denoiser = denoiser
         self.push_to_talk = False
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
@@ -60,6 +66,8 @@ class CommandListener:
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
         self._samples = 0
         self.vad.reset()
+        if self.denoiser is not None:
+            self.denoiser.reset()
 
     def press(self) -> None:
         self.push_to_talk = True
@@ -74,7 +82,11 @@ class CommandListener:
         self._samples += CHUNK
         if self.push_to_talk and not self._talking.is_set() and not self._segmenter.in_speech:
             return None
+        # the VAD hears the raw signal: Silero copes with noise, and on denoised audio it opened more often
+        # on noise (false triggers 3/10 against 1/10 at 8 dB white noise)
         probability = self.vad.speech_probability(chunk)
+        if self.denoiser is not None:
+            chunk = self.denoiser.process(chunk)
         boundary = self._segmenter.step(chunk, probability, complete=self._complete())
         if boundary is Boundary.STARTED:
             self._start_s = self._samples / SAMPLE_RATE

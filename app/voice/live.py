@@ -77,6 +77,7 @@ class LiveVoice:
         stream_time: Callable[[], float],
     ) -> bool:
         """Start voice commands from the default microphone; False (logged) when there is none."""
+        from app.voice.denoise import default_denoiser
         from app.voice.listener import CommandListener, MicrophoneListener
         from app.voice.recognizer import create_recognizer
         from app.voice.vad import SileroVad
@@ -87,7 +88,9 @@ class LiveVoice:
 
             sounddevice.query_devices(kind="input")
             recognizer = create_recognizer(vosk_model=options.vosk_model)
-            listener = CommandListener(recognizer, SileroVad(), wake_word=options.wake_word)
+            listener = CommandListener(
+                recognizer, SileroVad(), wake_word=options.wake_word, denoiser=default_denoiser()
+            )
             mic = MicrophoneListener(listener, self._heard)
         except Exception as exc:  # OSError: no PortAudio; PortAudioError: no input device; SpeechError: model
             log.warning("No voice commands: %s", exc)

@@ -200,10 +200,13 @@ def evaluate(
     conditions: Sequence[Condition],
     *,
     seed: int = 7,
+    babble: Sequence[Samples] | None = None,
 ) -> list[Outcome]:
+    """Every case in every voice and condition. Babble is ``babble`` or, by default, the first voice
+    speaking ``BABBLE_TEXTS``."""
     rng = np.random.default_rng(seed)
     cases = list(cases)
-    babble_voices: list[Samples] = []
+    babble_voices: list[Samples] = list(babble or [])
     outcomes: list[Outcome] = []
     for voice_name, synth in voices.items():
         if any(c.noise == "babble" for c in conditions) and not babble_voices:
