@@ -97,7 +97,7 @@ class PocketSphinxRecognizer:
             raise SpeechError("PocketSphinx is not installed: pip install pocketsphinx") from exc
         set_loglevel("FATAL")  # "final result does not match the grammar" is a rejection, not an error
         model = Path(get_model_path()) / "en-us"
-        common: dict[str, Any] = {"hmm": str(model / "en-us"), "samprate": SAMPLE_RATE, "loglevel": "ERROR"}
+        common: dict[str, Any] = {"hmm": str(model / "en-us"), "samprate": SAMPLE_RATE, "loglevel": "FATAL"}
         try:
             self._grammar = Decoder(dict=str(model / "cmudict-en-us.dict"), **common)
             self._phones = Decoder(allphone=str(model / "en-us-phone.lm.bin"), lw=2.0, **common)
