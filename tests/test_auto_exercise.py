@@ -26,14 +26,19 @@ class InlineExecutor(Executor):
         return future
 
 
+def watch(times: np.ndarray, knee: np.ndarray, elbow: np.ndarray | None = None) -> list[Event]:
+    """Every event an auto analyzer emits over a stick figure's knee (and elbow) angles."""
+    auto = AutoExerciseAnalyzer(InlineExecutor())
+    elbows = np.full_like(knee, 170.0) if elbow is None else elbow
+    events: list[Event] = []
+    for t, k, e in zip(times, knee, elbows, strict=True):
+        events += auto.update(stick_pose(knee_deg=k, elbow_left_deg=e, elbow_right_deg=e), float(t))
+    return events + auto.finish(float(times[-1]))
+
+
 def test_squats_are_recognised_and_every_rep_is_counted() -> None:
     times = np.arange(0, 20, 1 / 15)
-    knee = dips(times, [2, 5, 8, 11, 14, 17], rest=175, bottom=85)
-    auto = AutoExerciseAnalyzer(InlineExecutor())
-    events: list[Event] = []
-    for t, k in zip(times, knee, strict=True):
-        events += auto.update(stick_pose(knee_deg=k), float(t))
-    events += auto.finish(float(times[-1]))
+    events = watch(times, dips(times, [2, 5, 8, 11, 14, 17], rest=175, bottom=85))
     recognised = [e for e in events if isinstance(e, ExerciseRecognized)]
     assert [e.exercise for e in recognised] == ["squat"]
     assert recognised[0].t < 10.0, "decided during the set, not at its end"
@@ -59,11 +64,7 @@ def test_a_set_of_another_exercise_after_a_rest_is_recognised_again() -> None:
     times = np.arange(0, 60, 1 / 15)
     knee = dips(times, [2, 5, 8, 11, 14, 17], rest=175, bottom=85)  # squats, then rest
     elbow = dips(times, [36, 39, 42, 45, 48, 51], rest=165, bottom=45)  # then curls
-    auto = AutoExerciseAnalyzer(InlineExecutor())
-    events: list[Event] = []
-    for t, k, e in zip(times, knee, elbow, strict=True):
-        events += auto.update(stick_pose(knee_deg=k, elbow_left_deg=e, elbow_right_deg=e), float(t))
-    events += auto.finish(float(times[-1]))
+    events = watch(times, knee, elbow)
     recognised = [e.exercise for e in events if isinstance(e, ExerciseRecognized)]
     reps = [e.exercise for e in events if isinstance(e, RepCounted)]
     assert recognised == ["squat", "biceps_curl"]
@@ -72,12 +73,7 @@ def test_a_set_of_another_exercise_after_a_rest_is_recognised_again() -> None:
 
 def test_a_second_set_of_the_same_exercise_is_taken_up_after_one_rep() -> None:
     times = np.arange(0, 50, 1 / 15)
-    knee = dips(times, [2, 5, 8, 11, 14, 17, 33, 36, 39, 42], rest=175, bottom=85)
-    auto = AutoExerciseAnalyzer(InlineExecutor())
-    events: list[Event] = []
-    for t, k in zip(times, knee, strict=True):
-        events += auto.update(stick_pose(knee_deg=k), float(t))
-    events += auto.finish(float(times[-1]))
+    events = watch(times, dips(times, [2, 5, 8, 11, 14, 17, 33, 36, 39, 42], rest=175, bottom=85))
     recognised = [e for e in events if isinstance(e, ExerciseRecognized)]
     assert [e.exercise for e in recognised] == ["squat", "squat"]
     assert recognised[1].t < 37.0, "the second set is taken up after its first rep or two"
