@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     voice.add_argument("--listen", action="store_true", help="take voice commands from the microphone")
     voice.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')
+    voice.add_argument("--push-to-talk", action="store_true", help="Enter starts and stops listening")
     voice.add_argument("--rep-counts", choices=("every", "last_three", "none"), default="every")
     voice.add_argument("--target-reps", type=int, help="reps per set, for counting down the last three")
     voice.add_argument("--rest", type=int, default=60, help="rest countdown after a set, seconds (0: none)")
@@ -105,6 +106,7 @@ def _add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--json", action="store_true", help="print one JSON object per utterance")
     p.add_argument("--vosk-model", type=Path, help="use Vosk with this model folder instead of PocketSphinx")
     p.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')
+    p.add_argument("--push-to-talk", action="store_true", help="microphone: Enter starts and stops listening")
 
 
 def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -317,6 +319,7 @@ def _voice_options(args: argparse.Namespace) -> VoiceOptions:
         target_reps=args.target_reps,
         rest_s=args.rest,
         wake_word=args.wake_word,
+        push_to_talk=args.push_to_talk,
         vosk_model=args.vosk_model,
     )
 

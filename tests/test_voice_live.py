@@ -136,3 +136,19 @@ def test_live_with_voice_captions_the_set_on_a_real_clip(
     assert captions[-1] == "Set done: five reps."
     assert "one" not in captions and "two" not in captions  # only the last three are counted aloud
     assert out.count("] rep ") == 5
+
+
+def test_enter_toggles_push_to_talk() -> None:
+    import io
+
+    from app.voice.listener import CommandListener, enter_key_toggles_talk
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.vad import SileroVad
+
+    listener = CommandListener(PocketSphinxRecognizer(), SileroVad())
+    notes: list[str] = []
+    enter_key_toggles_talk(listener, io.StringIO("\n"), notes.append).join(2.0)
+    assert listener.push_to_talk and listener._talking.is_set()  # one Enter: talking
+    enter_key_toggles_talk(listener, io.StringIO("\n\n"), notes.append).join(2.0)
+    assert not listener._talking.is_set()  # a second Enter after the first: stopped
+    assert notes[1] == "listening... (Enter to stop)" and notes[-1] == "not listening (Enter to talk)"

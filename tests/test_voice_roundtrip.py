@@ -196,3 +196,31 @@ def test_vosk_round_trip() -> None:
     outcomes = evaluate(listener, voices, [*SUBSET, *non_command_cases()[:6]], [Condition("clean")])
     summary = summarize(outcomes)
     assert summary.accuracy >= 0.8 and summary.false_trigger_rate <= 0.2
+
+
+def test_push_to_talk_hears_only_while_the_key_is_held() -> None:
+    from app.voice.audio import to_pcm16
+    from app.voice.listener import CommandListener
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.roundtrip import to_16k
+    from app.voice.tts import PiperSynthesizer
+    from app.voice.vad import CHUNK, SileroVad
+
+    speech = to_16k(PiperSynthesizer().synthesize("pause the workout"))
+    gap = np.zeros(int(0.8 * 16000), np.float32)
+    pcm = to_pcm16(np.concatenate([gap, 0.3 * speech / np.max(np.abs(speech)), gap]))
+    pcm = np.concatenate([pcm, np.zeros((-len(pcm)) % CHUNK, np.int16)])
+    chunks = [pcm[i : i + CHUNK] for i in range(0, len(pcm), CHUNK)]
+    listener = CommandListener(PocketSphinxRecognizer(), SileroVad())
+
+    listener.push_to_talk = True  # the key is not held: the command is not heard
+    assert [h for c in chunks if (h := listener.step(c)) is not None] == []
+    listener.reset()
+    listener.press()  # held through the command, released in the silence after it
+    heard = []
+    for i, chunk in enumerate(chunks):
+        if i == len(chunks) - 5:
+            listener.release()
+        if (h := listener.step(chunk)) is not None:
+            heard.append(h.intent.name)
+    assert heard == ["pause"]

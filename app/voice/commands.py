@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import threading
 
 from app.errors import SpeechError
@@ -72,6 +73,10 @@ def listen_command(args: argparse.Namespace) -> int:
         mic = MicrophoneListener(listener, on_heard)
     except OSError as exc:
         raise SpeechError(f"No microphone: PortAudio is unavailable ({exc})") from exc
+    if args.push_to_talk:
+        from app.voice.listener import enter_key_toggles_talk
+
+        enter_key_toggles_talk(listener, sys.stdin, lambda text: print(text, file=sys.stderr, flush=True))
     mic.start()
     stop = threading.Event()
     try:

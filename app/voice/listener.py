@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -183,3 +184,27 @@ class MicrophoneListener:
                         self._on_intent(heard)
         except Exception:
             log.exception("The microphone listener stopped")
+
+
+def enter_key_toggles_talk(
+    listener: CommandListener, keys: TextIO, note: Callable[[str], None]
+) -> threading.Thread:
+    """Push-to-talk from a terminal: each Enter on ``keys`` starts or stops listening (``note`` says
+    which). The reading thread is a daemon; it ends with ``keys``."""
+    listener.push_to_talk = True
+
+    def run() -> None:
+        talking = False
+        for _line in keys:
+            talking = not talking
+            if talking:
+                listener.press()
+                note("listening... (Enter to stop)")
+            else:
+                listener.release()
+                note("not listening (Enter to talk)")
+
+    note("push to talk: press Enter, say the command, press Enter")
+    thread = threading.Thread(target=run, name="push-to-talk", daemon=True)
+    thread.start()
+    return thread

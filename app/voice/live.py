@@ -8,6 +8,7 @@ was talking is dropped: with a loudspeaker, the microphone hears the coach ("Res
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class VoiceOptions:
     target_reps: int | None = None
     rest_s: int = 60
     wake_word: bool = False
+    push_to_talk: bool = False  # Enter on stdin starts and stops listening
     vosk_model: Path | None = None
 
 
@@ -95,6 +97,10 @@ class LiveVoice:
         except Exception as exc:  # OSError: no PortAudio; PortAudioError: no input device; SpeechError: model
             log.warning("No voice commands: %s", exc)
             return False
+        if options.push_to_talk:
+            from app.voice.listener import enter_key_toggles_talk
+
+            enter_key_toggles_talk(listener, sys.stdin, log.warning)
         mic.start()
         self._mic_stop = mic.stop
         return True
