@@ -293,7 +293,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     try:
         pipeline.start()
         if args.listen:
-            voice.listen(_voice_options(args), pipeline, sink, pipeline.stream_time)
+            voice.listen(pipeline, sink, pipeline.stream_time)
         while pipeline.running:
             pipeline.join(timeout=0.5)
     except KeyboardInterrupt:
@@ -313,7 +313,6 @@ def _voice_options(args: argparse.Namespace) -> VoiceOptions:
 
     return VoiceOptions(
         speak=args.voice,
-        listen=args.listen,
         engine=args.voice_engine,
         rep_counts=args.rep_counts,
         target_reps=args.target_reps,

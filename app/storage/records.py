@@ -160,17 +160,16 @@ def rep_values(set_id: str, rep: RepDetail, idx: int | None = None) -> dict[str,
 
 
 def record_rep(conn: Connection, set_id: str, rep: RepDetail) -> str:
-    """Insert one rep and count it on its set (one transaction: both or neither). The rep is numbered
-    within its set (the engine numbers reps across all sets of an exercise)."""
-    done = conn.execute(select(s.sets.c.achieved_reps).where(s.sets.c.id == set_id)).scalar() or 0
-    rep_id = _insert(conn, s.reps, rep_values(set_id, rep, int(done) + 1))
+    """Count one rep on its set and insert it (one transaction: both or neither). The rep is numbered
+    within its set, by the count the update returns (the engine numbers reps across all sets of an
+    exercise)."""
     clean = 0 if rep.faults else 1
-    conn.execute(
+    counted = conn.execute(
         update(s.sets).where(s.sets.c.id == set_id).values(
             achieved_reps=s.sets.c.achieved_reps + 1, clean_reps=s.sets.c.clean_reps + clean,
-        )
-    )  # fmt: skip
-    return rep_id
+        ).returning(s.sets.c.achieved_reps)
+    ).scalar()  # fmt: skip
+    return _insert(conn, s.reps, rep_values(set_id, rep, counted))  # no such set: the foreign key refuses
 
 
 def finish_set(conn: Connection, set_id: str, *, partial_reps: int = 0, ended_at: str | None = None) -> None:

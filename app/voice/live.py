@@ -31,7 +31,6 @@ ECHO_MARGIN_S = 0.3  # the room's reverberation after a line ends
 @dataclass(frozen=True, slots=True)
 class VoiceOptions:
     speak: bool = True
-    listen: bool = False
     engine: Literal["auto", "piper", "espeak"] = "auto"
     rep_counts: Literal["every", "last_three", "none"] = "every"
     target_reps: int | None = None
@@ -42,8 +41,9 @@ class VoiceOptions:
 
 
 class LiveVoice:
-    def __init__(self, coach: VoiceCoach | None) -> None:
+    def __init__(self, coach: VoiceCoach | None, options: VoiceOptions | None = None) -> None:
         self.coach = coach
+        self.options = options or VoiceOptions()
         self.control: VoiceControl | None = None
         self._mic_stop: Callable[[], None] | None = None
         self.echoes = 0  # commands dropped because the coach was talking
@@ -52,7 +52,7 @@ class LiveVoice:
     def open_coach(cls, options: VoiceOptions, captions: Callable[[CueSpoken], None]) -> LiveVoice:
         """The coach (when ``options.speak``), started; its common lines are synthesized in the background."""
         if not options.speak:
-            return cls(None)
+            return cls(None, options)
         from app.voice.cache import SpeechCache, default_cache_dir
         from app.voice.playback import open_output
         from app.voice.tts import create_synthesizer
@@ -69,16 +69,16 @@ class LiveVoice:
         )
         coach.start()
         threading.Thread(target=_prewarm, args=(coach,), name="speech-prewarm", daemon=True).start()
-        return cls(coach)
+        return cls(coach, options)
 
     def listen(
         self,
-        options: VoiceOptions,
         controls: WorkoutControls,
         sink: EventSink,
         stream_time: Callable[[], float],
     ) -> bool:
         """Start voice commands from the default microphone; False (logged) when there is none."""
+        options = self.options
         from app.voice.denoise import default_denoiser
         from app.voice.listener import CommandListener, MicrophoneListener
         from app.voice.recognizer import create_recognizer
