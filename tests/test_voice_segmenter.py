@@ -1,39 +1,67 @@
-"""The utterance segmenter (pure): hangover, the shorter hangover for a complete command, the level gate."""
+"""The utterance segmenter (pure): hangover, the shorter hangover for a complete command, and the end of
+an utterance that background talkers hold open."""
 
 from __future__ import annotations
 
-import numpy as np
+from app.voice.vad import Boundary, SegmenterConfig, UtteranceSegmenter, foreground_span
 
-from app.voice.vad import CHUNK, Boundary, SegmenterConfig, UtteranceSegmenter
-
-
-def _chunk(amplitude: float, rng: np.random.Generator) -> np.ndarray:
-    return np.asarray(rng.standard_normal(CHUNK) * amplitude * 32767, dtype=np.int16)
+LOUD, BABBLE, NOISE = -25.0, -45.0, -50.0  # chunk levels, dB
 
 
 def _run(
-    seg: UtteranceSegmenter, probs: list[float], *, complete: bool = False, amplitude: float = 0.1
+    seg: UtteranceSegmenter, chunks: list[tuple[float, float]], *, complete: bool = False
 ) -> list[Boundary]:
-    rng = np.random.default_rng(0)
-    return [seg.step(_chunk(amplitude, rng), p, complete=complete) for p in probs]
+    """``chunks``: (level dB, speech probability) pairs."""
+    return [seg.step(level, p, complete=complete) for level, p in chunks]
 
 
 def test_ends_after_the_hangover() -> None:
-    out = _run(UtteranceSegmenter(), [0.9] * 6 + [0.0] * 5)
+    out = _run(UtteranceSegmenter(), [(LOUD, 0.9)] * 6 + [(-90.0, 0.0)] * 5)
     assert out[1] is Boundary.STARTED
     assert out.index(Boundary.ENDED) == 6 + 4  # the fifth silent chunk
 
 
 def test_a_complete_command_ends_sooner() -> None:
     config = SegmenterConfig(hangover_chunks=5, complete_hangover_chunks=3)
-    out = _run(UtteranceSegmenter(config), [0.9] * 6 + [0.0] * 5, complete=True)
+    out = _run(UtteranceSegmenter(config), [(LOUD, 0.9)] * 6 + [(-90.0, 0.0)] * 5, complete=True)
     assert out.index(Boundary.ENDED) == 6 + 2
 
 
-def test_level_gate_ignores_speech_at_the_noise_floor() -> None:
-    """Background talkers the VAD calls speech, at the level of the background, open nothing."""
-    seg = UtteranceSegmenter(SegmenterConfig(level_gate=True))
-    assert Boundary.STARTED not in _run(seg, [0.9] * 40, amplitude=0.01)
-    rng = np.random.default_rng(1)
-    loud = [seg.step(_chunk(0.2, rng), 0.9) for _ in range(3)]
-    assert Boundary.STARTED in loud
+def test_background_talkers_do_not_hold_an_utterance_open() -> None:
+    """Babble the VAD calls speech: a command over it ends once the background alone has gone on for
+    ``background_hold_chunks``, not when the talkers stop."""
+    seg = UtteranceSegmenter()
+    hold = seg.config.background_hold_chunks
+    alone = _run(seg, [(BABBLE, 0.8)] * 30)  # a second of speech-like background, no foreground
+    assert Boundary.ENDED in alone  # the VAD opened on it; the background rule closed it
+    chunks = [(LOUD, 0.95)] * 15 + [(BABBLE, 0.8)] * 40
+    for i, (level, p) in enumerate(chunks):
+        if seg.step(level, p) is Boundary.ENDED and i >= 15:
+            break
+    assert i == 15 + hold - 1
+    assert seg.held_by_background
+    span = foreground_span(seg.levels, seg.foreground_threshold, hold)
+    assert span is not None
+    first, last = span
+    assert last - first + 1 == 15 and seg.levels[first] == LOUD
+
+
+def test_steady_noise_leaves_the_ending_to_the_vad() -> None:
+    """White noise the VAD calls non-speech: a long weak stretch inside speech does not end it early."""
+    seg = UtteranceSegmenter()
+    _run(seg, [(NOISE, 0.05)] * 30)
+    out = _run(seg, [(LOUD, 0.95)] * 5 + [(NOISE + 3, 0.9)] * 30 + [(NOISE, 0.05)] * 5)
+    assert out.index(Boundary.ENDED) == 5 + 30 + 4
+    assert not seg.held_by_background
+
+
+def test_foreground_span_takes_the_runs_around_the_loudest() -> None:
+    levels = [-40.0] * 30
+    for i in (2, 3, 12, 13, 14, 18, 19):  # a run far off, then two runs 3 chunks apart
+        levels[i] = -20.0
+    levels[13] = -15.0
+    assert foreground_span(levels, -30.0, max_gap=4) == (12, 19)
+    assert foreground_span(levels, -30.0, max_gap=10) == (2, 19)
+    levels[25] = -10.0  # a single loud chunk is a click, not a voice
+    assert foreground_span(levels, -30.0, max_gap=4) == (12, 19)
+    assert foreground_span([-40.0] * 5, -30.0, max_gap=4) is None

@@ -12,7 +12,8 @@ SNR from 8 % to about 90 %, eSpeak's clean voices better too. Its weak spot is a
 with synthetic babble it took commands 15 dB above the babble for noise and suppressed them by 30-40 dB
 (babble at 15 dB: 19 % right without it, about 0 % with it). A guard that passed such chunks through raw,
 and mixing some raw signal back in (an attenuation limit), were tried and cost more in white noise than
-they gained in babble.
+they gained in babble. So over a speech-like background the listener checks how much of the foreground
+RNNoise removed, and decodes the raw audio when it removed most of it (``CommandListener``).
 
 Only the library file of ``pyrnnoise`` is used (through ``ctypes``, the way ``pyrnnoise`` itself loads
 it): importing the package pulls in its file-conversion dependencies, which the stream does not need.

@@ -1,4 +1,5 @@
-"""Microphone -> VAD (raw audio) and noise suppressor -> recogniser (denoised audio) -> intents.
+"""Microphone -> VAD (raw audio) and noise suppressor -> recogniser (denoised audio) -> intents. Over a
+speech-like background (other people talking) the utterance's foreground is decoded again on its own.
 ``CommandListener`` is the pure-ish step function (audio chunks in, intents out); ``MicrophoneListener`` is
 its thread around a sounddevice input stream."""
 
@@ -8,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
@@ -17,10 +19,22 @@ import numpy.typing as npt
 
 from app.voice.denoise import Denoiser
 from app.voice.intents import NONE, Intent, parse_intent
-from app.voice.recognizer import SAMPLE_RATE, SpeechRecognizer
-from app.voice.vad import CHUNK, Boundary, SegmenterConfig, UtteranceSegmenter, VoiceActivityDetector
+from app.voice.recognizer import SAMPLE_RATE, Recognition, SpeechRecognizer
+from app.voice.vad import (
+    CHUNK,
+    Boundary,
+    SegmenterConfig,
+    UtteranceSegmenter,
+    VoiceActivityDetector,
+    foreground_span,
+    level_db,
+)
 
 log = logging.getLogger(__name__)
+
+Pcm = npt.NDArray[np.int16]
+FOREGROUND_MARGIN_CHUNKS = 6  # audio decoded either side of the foreground's loud chunks (192 ms)
+SUPPRESSED_DB = 10.0  # the noise suppressor removed over 90 % of the foreground's power: it took it for noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +74,16 @@ class CommandListener:
         self.push_to_talk = False
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
+        self._preroll: deque[tuple[Pcm, Pcm]] = deque(maxlen=self._segmenter.config.preroll_chunks)
+        self._raw: list[Pcm] = []  # the open utterance from the microphone, pre-roll first
+        self._heard: list[Pcm] = []  # the same as the recogniser heard it (denoised)
         self._samples = 0
         self._start_s = 0.0
 
     def reset(self) -> None:
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
+        self._preroll.clear()
+        self._raw, self._heard = [], []
         self._samples = 0
         self.vad.reset()
         if self.denoiser is not None:
@@ -77,7 +96,7 @@ class CommandListener:
     def release(self) -> None:
         self._talking.clear()
 
-    def step(self, chunk: npt.NDArray[np.int16]) -> Heard | None:
+    def step(self, chunk: Pcm) -> Heard | None:
         if len(chunk) != CHUNK:
             raise ValueError(f"chunks must be {CHUNK} samples")
         self._samples += CHUNK
@@ -86,23 +105,29 @@ class CommandListener:
         # the VAD hears the raw signal: Silero copes with noise, and on denoised audio it opened more often
         # on noise (false triggers 3/10 against 1/10 at 8 dB white noise)
         probability = self.vad.speech_probability(chunk)
-        if self.denoiser is not None:
-            chunk = self.denoiser.process(chunk)
-        boundary = self._segmenter.step(chunk, probability, complete=self._complete())
+        heard = self.denoiser.process(chunk) if self.denoiser is not None else chunk
+        seg = self._segmenter
+        boundary = seg.step(level_db(chunk), probability, complete=self._complete())
+        if boundary is Boundary.NONE:
+            self._preroll.append((chunk, heard))
+            return None
         if boundary is Boundary.STARTED:
             self._start_s = self._samples / SAMPLE_RATE
             self.recognizer.start()
-            for pre in self._segmenter.preroll:
+            for _, pre in self._preroll:
                 self.recognizer.feed(pre)
-            self.recognizer.feed(chunk)
-        elif boundary is Boundary.CONTINUES:
-            self.recognizer.feed(chunk)
-        elif boundary is Boundary.ENDED:
+            self._raw = [raw for raw, _ in self._preroll]
+            self._heard = [pre for _, pre in self._preroll]
+            self._preroll.clear()
+        self.recognizer.feed(heard)
+        self._raw.append(chunk)
+        self._heard.append(heard)
+        if boundary is Boundary.ENDED:
             t0 = time.perf_counter()
-            self.recognizer.feed(chunk)
-            intent = self._decide(too_long=self._segmenter.too_long)
+            intent = self._decide(too_long=seg.too_long, background=seg.over_speech)
             decode_ms = (time.perf_counter() - t0) * 1000
             self.vad.reset()
+            self._raw, self._heard = [], []
             return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms)
         return None
 
@@ -115,23 +140,43 @@ class CommandListener:
         text = self.recognizer.partial()
         return bool(text) and parse_intent(text, require_wake_word=self.wake_word).name != NONE
 
-    def _decide(self, *, too_long: bool) -> Intent:
+    def _decide(self, *, too_long: bool, background: bool) -> Intent:
         result = self.recognizer.finish()
+        if background:
+            result = self._decode_foreground()
         intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
         if too_long or result.confidence < self.min_confidence:
             return Intent(NONE, text=intent.text, confidence=result.confidence)
         return intent
+
+    def _decode_foreground(self) -> Recognition:
+        """Over background talkers (who may also have held the utterance open), decode again only the
+        foreground. From the raw audio when the noise suppressor took the foreground for noise (as RNNoise
+        does with a voice among voices, by 30-40 dB), else from the denoised audio."""
+        seg = self._segmenter
+        span = foreground_span(seg.levels, seg.foreground_threshold, seg.config.background_hold_chunks)
+        if span is None:
+            return Recognition("", 0.0)
+        offset = len(self._raw) - len(seg.levels)  # the pre-roll
+        first = max(offset + span[0] - FOREGROUND_MARGIN_CHUNKS, 0)
+        last = offset + span[1] + FOREGROUND_MARGIN_CHUNKS + 1
+        raw, heard = np.concatenate(self._raw[first:last]), np.concatenate(self._heard[first:last])
+        suppressed = level_db(raw) - level_db(heard) > SUPPRESSED_DB
+        self.recognizer.start()
+        self.recognizer.feed(raw if suppressed else heard)
+        return self.recognizer.finish()
 
     def flush(self) -> Heard | None:
         """End of input: decide an utterance still open."""
         if not self._segmenter.in_speech:
             return None
         t0 = time.perf_counter()
+        intent = self._decide(too_long=False, background=self._segmenter.over_speech)
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
-        intent = self._decide(too_long=False)
+        self._raw, self._heard = [], []
         return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, (time.perf_counter() - t0) * 1000)
 
-    def process(self, pcm: npt.NDArray[np.int16]) -> list[Heard]:
+    def process(self, pcm: Pcm) -> list[Heard]:
         """A whole recording, chunk by chunk (the tail is padded with silence), from stream time 0."""
         self.reset()
         pad = (-len(pcm)) % CHUNK
