@@ -76,6 +76,8 @@ def roundtrip(args: argparse.Namespace) -> None:
     listener = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser)
     cases = list(COMMAND_CASES) + non_command_cases()
     conditions = CONDITIONS[: args.conditions] if args.conditions else CONDITIONS
+    if args.noise:
+        conditions = [c for c in conditions if c.noise in args.noise.split(",")]
     speakers = voices()
     if args.voices:
         speakers = {k: v for k, v in speakers.items() if any(k.startswith(p) for p in args.voices.split(","))}
@@ -178,6 +180,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("roundtrip")
     p.add_argument("--conditions", type=int, default=0, help="only the first N noise conditions")
+    p.add_argument("--noise", help="only these noises (comma-separated: clean, white, pink, babble)")
     p.add_argument("--errors", action="store_true", help="list every miss")
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")

@@ -40,10 +40,21 @@ def test_background_talkers_do_not_hold_an_utterance_open() -> None:
             break
     assert i == 15 + hold - 1
     assert seg.held_by_background
-    span = foreground_span(seg.levels, seg.foreground_threshold, hold)
+    span = seg.foreground()
     assert span is not None
     first, last = span
     assert last - first + 1 == 15 and seg.levels[first] == LOUD
+
+
+def test_babble_alone_has_no_foreground() -> None:
+    """Runs of babble a little above its usual level are not a voice in front of it."""
+    seg = UtteranceSegmenter()
+    chunks = [(BABBLE, 0.8)] * 30 + [(BABBLE + 10, 0.9)] * 3 + [(BABBLE, 0.8)] * 30
+    ends = []
+    for level, p in chunks:
+        if seg.step(level, p) is Boundary.ENDED:
+            ends.append(seg.foreground())
+    assert ends and all(span is None for span in ends)
 
 
 def test_steady_noise_leaves_the_ending_to_the_vad() -> None:

@@ -26,7 +26,6 @@ from app.voice.vad import (
     SegmenterConfig,
     UtteranceSegmenter,
     VoiceActivityDetector,
-    foreground_span,
     level_db,
 )
 
@@ -154,7 +153,7 @@ class CommandListener:
         foreground. From the raw audio when the noise suppressor took the foreground for noise (as RNNoise
         does with a voice among voices, by 30-40 dB), else from the denoised audio."""
         seg = self._segmenter
-        span = foreground_span(seg.levels, seg.foreground_threshold, seg.config.background_hold_chunks)
+        span = seg.foreground()
         if span is None:
             return Recognition("", 0.0)
         offset = len(self._raw) - len(seg.levels)  # the pre-roll
