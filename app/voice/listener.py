@@ -74,15 +74,16 @@ class CommandListener:
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
         self._preroll: deque[tuple[Pcm, Pcm]] = deque(maxlen=self._segmenter.config.preroll_chunks)
-        self._raw: list[Pcm] = []  # the open utterance from the microphone, pre-roll first
-        self._heard: list[Pcm] = []  # the same as the recogniser heard it (denoised)
+        # the open utterance, pre-roll first, as (raw, heard) chunks: from the microphone, and as the
+        # recogniser heard them (denoised)
+        self._utterance: list[tuple[Pcm, Pcm]] = []
         self._samples = 0
         self._start_s = 0.0
 
     def reset(self) -> None:
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
         self._preroll.clear()
-        self._raw, self._heard = [], []
+        self._utterance = []
         self._samples = 0
         self.vad.reset()
         if self.denoiser is not None:
@@ -115,18 +116,16 @@ class CommandListener:
             self.recognizer.start()
             for _, pre in self._preroll:
                 self.recognizer.feed(pre)
-            self._raw = [raw for raw, _ in self._preroll]
-            self._heard = [pre for _, pre in self._preroll]
+            self._utterance = list(self._preroll)
             self._preroll.clear()
         self.recognizer.feed(heard)
-        self._raw.append(chunk)
-        self._heard.append(heard)
+        self._utterance.append((chunk, heard))
         if boundary is Boundary.ENDED:
             t0 = time.perf_counter()
             intent = self._decide(too_long=seg.too_long, background=seg.over_speech)
             decode_ms = (time.perf_counter() - t0) * 1000
             self.vad.reset()
-            self._raw, self._heard = [], []
+            self._utterance = []
             return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms)
         return None
 
@@ -156,10 +155,12 @@ class CommandListener:
         span = seg.foreground()
         if span is None:
             return Recognition("", 0.0)
-        offset = len(self._raw) - len(seg.levels)  # the pre-roll
+        offset = len(self._utterance) - len(seg.levels)  # the pre-roll
         first = max(offset + span[0] - FOREGROUND_MARGIN_CHUNKS, 0)
         last = offset + span[1] + FOREGROUND_MARGIN_CHUNKS + 1
-        raw, heard = np.concatenate(self._raw[first:last]), np.concatenate(self._heard[first:last])
+        chunks = self._utterance[first:last]
+        raw = np.concatenate([r for r, _ in chunks])
+        heard = np.concatenate([h for _, h in chunks])
         suppressed = level_db(raw) - level_db(heard) > SUPPRESSED_DB
         self.recognizer.start()
         self.recognizer.feed(raw if suppressed else heard)
@@ -172,7 +173,7 @@ class CommandListener:
         t0 = time.perf_counter()
         intent = self._decide(too_long=False, background=self._segmenter.over_speech)
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
-        self._raw, self._heard = [], []
+        self._utterance = []
         return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, (time.perf_counter() - t0) * 1000)
 
     def process(self, pcm: Pcm) -> list[Heard]:
