@@ -107,6 +107,12 @@ def _add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--vosk-model", type=Path, help="use Vosk with this model folder instead of PocketSphinx")
     p.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')
     p.add_argument("--push-to-talk", action="store_true", help="microphone: Enter starts and stops listening")
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="the grammar recogniser alone, without Moonshine",
+    )
 
 
 def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -365,9 +371,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "ensure":
         from app.engine.pose.onnx_export import ensure_onnx_models
         from app.engine.pose.task_bundle import ensure_task_bundle
+        from app.voice.moonshine import ensure_float_models
 
         fetch_all(directory)
         ensure_onnx_models(directory)
+        ensure_float_models(directory)
         for variant in MODELS:
             if (directory / f"pose_landmark_{variant}.tflite").is_file():
                 ensure_task_bundle(variant, directory=directory)

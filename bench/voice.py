@@ -7,7 +7,7 @@
 The round trip speaks every command and non-command with Piper (three speeds) and eSpeak NG (three
 voices/rates, when installed), clean and with white, pink and babble noise at 15 and 8 dB SNR, and
 runs the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
-PocketSphinx and the intent parser.
+PocketSphinx, Moonshine's check (``--no-check`` to leave it out) and the intent parser.
 """
 
 from __future__ import annotations
@@ -66,14 +66,17 @@ def _row(label: str, outcomes: list[Outcome]) -> str:
 
 
 def roundtrip(args: argparse.Namespace) -> None:
+    from app.voice.check import CommandChecker
     from app.voice.denoise import RnnoiseDenoiser
     from app.voice.listener import CommandListener
+    from app.voice.moonshine import MoonshineModel
     from app.voice.recognizer import PocketSphinxRecognizer
     from app.voice.roundtrip import BABBLE_TEXTS, to_16k
     from app.voice.vad import SileroVad
 
     denoiser = RnnoiseDenoiser() if args.denoise else None
-    listener = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser)
+    checker = CommandChecker(MoonshineModel()) if args.check else None
+    listener = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser, checker=checker)
     cases = list(COMMAND_CASES) + non_command_cases()
     conditions = CONDITIONS[: args.conditions] if args.conditions else CONDITIONS
     if args.noise:
@@ -185,6 +188,9 @@ def main() -> None:
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")
     p.add_argument("--no-denoise", dest="denoise", action="store_false", help="without the RNNoise front-end")
+    p.add_argument(
+        "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"
+    )
     p = sub.add_parser("frontend")
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--repeat", type=int, default=5)

@@ -107,10 +107,10 @@ def test_a_command_heard_while_the_coach_talks_is_its_own_echo(tmp_path: Path) -
         deadline = time.monotonic() + 3
         while not coach.spoke_during(now := time.monotonic(), now) and now < deadline:
             time.sleep(0.002)
-        voice._heard(Heard(Intent("next_set", text="next set"), 0.0, 0.6, 5.0))  # while it plays
+        voice._heard(Heard(Intent("next_set", text="next set"), 0.0, 0.6, 5.0, 0.605))  # while it plays
         assert coach.wait_quiet(3.0)
         time.sleep(ECHO_MARGIN_S + 0.2)  # the 0.1 s utterance below began after the line and its echo
-        voice._heard(Heard(Intent("pause", text="pause"), 10.0, 10.1, 5.0))
+        voice._heard(Heard(Intent("pause", text="pause"), 10.0, 10.1, 5.0, 10.105))
     finally:
         voice.close()
     assert voice.echoes == 1

@@ -1,4 +1,5 @@
-"""Round trip with real engines: synthesized speech -> Silero VAD -> RNNoise -> PocketSphinx -> intents.
+"""Round trip with real engines: synthesized speech -> Silero VAD -> RNNoise -> PocketSphinx -> Moonshine's
+check -> intents.
 
 A representative subset of ``bench/voice.py roundtrip`` (which runs the full grid of voices, speeds,
 noises and SNRs).
@@ -28,25 +29,36 @@ pytestmark = pytest.mark.skipif(
 SUBSET = [c for i, c in enumerate(COMMAND_CASES) if i % 2 == 0]  # every intent family, 14 phrases
 
 
-def _new_listener() -> object:
+@pytest.fixture(scope="module")
+def checker() -> object:
+    """Moonshine's check, one model for every listener here (it holds no state between utterances)."""
+    from app.voice.check import CommandChecker
+    from app.voice.moonshine import MoonshineModel
+
+    return CommandChecker(MoonshineModel())
+
+
+def _new_listener(checker: object) -> object:
+    from app.voice.check import CommandChecker
     from app.voice.denoise import RnnoiseDenoiser
     from app.voice.listener import CommandListener
     from app.voice.recognizer import PocketSphinxRecognizer
     from app.voice.vad import SileroVad
 
-    return CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser())
+    assert isinstance(checker, CommandChecker)
+    return CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser(), checker=checker)
 
 
 @pytest.fixture(scope="module")
-def listener() -> object:
-    return _new_listener()
+def listener(checker: object) -> object:
+    return _new_listener(checker)
 
 
 @pytest.fixture
-def own_listener() -> object:
+def own_listener(checker: object) -> object:
     """A listener of the test's own: PocketSphinx carries its cepstral mean from one utterance to the
     next, so decoding babble would shift what the shared listener hears in the tests after it."""
-    return _new_listener()
+    return _new_listener(checker)
 
 
 def test_piper_commands_clean_and_noisy(listener: object) -> None:

@@ -31,16 +31,6 @@ def say_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listener(args: argparse.Namespace) -> object:
-    from app.voice.denoise import default_denoiser
-    from app.voice.listener import CommandListener
-    from app.voice.recognizer import create_recognizer
-    from app.voice.vad import SileroVad
-
-    recognizer = create_recognizer(vosk_model=args.vosk_model)
-    return CommandListener(recognizer, SileroVad(), wake_word=args.wake_word, denoiser=default_denoiser())
-
-
 def _show(intent: Intent, as_json: bool) -> None:
     if as_json:
         print(json.dumps(intent.to_json()), flush=True)
@@ -52,11 +42,10 @@ def _show(intent: Intent, as_json: bool) -> None:
 
 
 def listen_command(args: argparse.Namespace) -> int:
-    from app.voice.listener import CommandListener, Heard, MicrophoneListener
+    from app.voice.listener import Heard, MicrophoneListener, create_listener
     from app.voice.recognizer import SAMPLE_RATE
 
-    listener = _listener(args)
-    assert isinstance(listener, CommandListener)
+    listener = create_listener(vosk_model=args.vosk_model, wake_word=args.wake_word, check=args.check)
     if args.wav is not None:
         audio = read_wav(args.wav)
         pcm = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)

@@ -5,6 +5,7 @@ its thread around a sounddevice input stream."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -12,11 +13,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import numpy.typing as npt
 
+from app.voice.check import CommandChecker
 from app.voice.denoise import Denoiser
 from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.recognizer import SAMPLE_RATE, Recognition, SpeechRecognizer
@@ -44,6 +47,7 @@ class Heard:
     start_s: float  # audio time of the utterance's start (stream seconds)
     end_s: float  # audio time at which the segmenter closed it
     decode_ms: float  # wall time spent after the last chunk to reach the decision
+    decided_s: float  # stream time of the decision, had the audio come in real time (see ``step``)
 
 
 class CommandListener:
@@ -52,7 +56,7 @@ class CommandListener:
     ``wake_word``: only utterances that start with "coach" are commands. ``push_to_talk``: the VAD
     still segments, but audio counts only while ``talking`` is set (``press``/``release``).
     ``denoiser`` (``app.voice.denoise.default_denoiser()``): what the recogniser hears is denoised; the
-    VAD hears the raw signal.
+    VAD hears the raw signal. ``checker``: a second opinion on every hypothesis (``app.voice.check``).
     """
 
     def __init__(
@@ -64,12 +68,14 @@ class CommandListener:
         wake_word: bool = False,
         segmenter: SegmenterConfig | None = None,
         denoiser: Denoiser | None = None,
+        checker: CommandChecker | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.vad = vad
         self.min_confidence = min_confidence
         self.wake_word = wake_word
         self.denoiser = denoiser
+        self.checker = checker
         self.push_to_talk = False
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
@@ -79,12 +85,18 @@ class CommandListener:
         self._utterance: list[tuple[Pcm, Pcm]] = []
         self._samples = 0
         self._start_s = 0.0
+        self._busy_until_s = 0.0
+        # the decision made at the open utterance's first quiet chunk (with a checker): the recogniser has
+        # finished, and it stands unless speech comes back
+        self._early: Recognition | None = None
 
     def reset(self) -> None:
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
         self._preroll.clear()
         self._utterance = []
         self._samples = 0
+        self._busy_until_s = 0.0
+        self._early = None
         self.vad.reset()
         if self.denoiser is not None:
             self.denoiser.reset()
@@ -97,9 +109,20 @@ class CommandListener:
         self._talking.clear()
 
     def step(self, chunk: Pcm) -> Heard | None:
+        """One chunk. Live, chunks queue while a step works; ``Heard.decided_s`` is when the decision would
+        have come had the chunks arrived in real time, the listener working through them one at a time."""
         if len(chunk) != CHUNK:
             raise ValueError(f"chunks must be {CHUNK} samples")
         self._samples += CHUNK
+        started = max(self._samples / SAMPLE_RATE, self._busy_until_s)
+        t0 = time.perf_counter()
+        heard = self._step(chunk)
+        self._busy_until_s = started + time.perf_counter() - t0
+        if heard is not None:
+            heard = dataclasses.replace(heard, decided_s=self._busy_until_s)
+        return heard
+
+    def _step(self, chunk: Pcm) -> Heard | None:
         if self.push_to_talk and not self._talking.is_set() and not self._segmenter.in_speech:
             return None
         # the VAD hears the raw signal: Silero copes with noise, and on denoised audio it opened more often
@@ -113,21 +136,33 @@ class CommandListener:
             return None
         if boundary is Boundary.STARTED:
             self._start_s = self._samples / SAMPLE_RATE
-            self.recognizer.start()
-            for _, pre in self._preroll:
-                self.recognizer.feed(pre)
             self._utterance = list(self._preroll)
             self._preroll.clear()
-        self.recognizer.feed(heard)
+            self._restart_recognizer()
         self._utterance.append((chunk, heard))
+        if self._early is None:
+            self.recognizer.feed(heard)
+        elif seg.trailing_silence == 0:  # speech again after the early decision: decode on from the start
+            self._early = None
+            self._restart_recognizer()
         if boundary is Boundary.ENDED:
             t0 = time.perf_counter()
             intent = self._decide(too_long=seg.too_long, background=seg.over_speech)
             decode_ms = (time.perf_counter() - t0) * 1000
             self.vad.reset()
             self._utterance = []
-            return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms)
+            end_s = self._samples / SAMPLE_RATE
+            return Heard(intent, self._start_s, end_s, decode_ms, end_s)
+        if self.checker is not None and seg.trailing_silence == 1 and not seg.over_speech:
+            # the first quiet chunk: decide now, while the segmenter waits out its hangover, and keep the
+            # decision unless speech comes back
+            self._early = self._check(self.recognizer.finish())
         return None
+
+    def _restart_recognizer(self) -> None:
+        self.recognizer.start()
+        for _, heard in self._utterance:
+            self.recognizer.feed(heard)
 
     def _complete(self) -> bool:
         """Whether the open utterance already decodes to a whole command (checked only in a pause, where
@@ -139,9 +174,15 @@ class CommandListener:
         return bool(text) and parse_intent(text, require_wake_word=self.wake_word).name != NONE
 
     def _decide(self, *, too_long: bool, background: bool) -> Intent:
-        result = self.recognizer.finish()
-        if background:
-            result = self._decode_foreground()
+        early, self._early = self._early, None
+        if early is not None and not too_long and not background:
+            result = early
+        else:
+            result = self.recognizer.finish() if early is None else Recognition("", 0.0)
+            if background:
+                result = self._decode_foreground()
+            elif self.checker is not None:
+                result = self._check(result)
         intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
         if too_long or result.confidence < self.min_confidence:
             return Intent(NONE, text=intent.text, confidence=result.confidence)
@@ -164,7 +205,15 @@ class CommandListener:
         suppressed = level_db(raw) - level_db(heard) > SUPPRESSED_DB
         self.recognizer.start()
         self.recognizer.feed(raw if suppressed else heard)
-        return self.recognizer.finish()
+        result = self.recognizer.finish()
+        if self.checker is None:
+            return result
+        return self.checker.decide(raw if suppressed else heard, result)
+
+    def _check(self, grammar: Recognition) -> Recognition:
+        """The checker's verdict on the open utterance (as the recogniser heard it) and its result."""
+        assert self.checker is not None
+        return self.checker.decide(np.concatenate([h for _, h in self._utterance]), grammar)
 
     def flush(self) -> Heard | None:
         """End of input: decide an utterance still open."""
@@ -174,7 +223,10 @@ class CommandListener:
         intent = self._decide(too_long=False, background=self._segmenter.over_speech)
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
         self._utterance = []
-        return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, (time.perf_counter() - t0) * 1000)
+        self._early = None
+        end_s = self._samples / SAMPLE_RATE
+        decode_s = time.perf_counter() - t0
+        return Heard(intent, self._start_s, end_s, decode_s * 1000, max(end_s, self._busy_until_s) + decode_s)
 
     def process(self, pcm: Pcm) -> list[Heard]:
         """A whole recording, chunk by chunk (the tail is padded with silence), from stream time 0."""
@@ -184,6 +236,24 @@ class CommandListener:
         out = [h for i in range(0, len(pcm), CHUNK) if (h := self.step(pcm[i : i + CHUNK])) is not None]
         tail = self.flush()
         return [*out, tail] if tail is not None else out
+
+
+def create_listener(
+    *, vosk_model: Path | None = None, wake_word: bool = False, check: bool = True
+) -> CommandListener:
+    """The listener Spotter runs: Silero VAD, RNNoise, the grammar recogniser and Moonshine's check."""
+    from app.voice.check import default_checker
+    from app.voice.denoise import default_denoiser
+    from app.voice.recognizer import create_recognizer
+    from app.voice.vad import SileroVad
+
+    return CommandListener(
+        create_recognizer(vosk_model=vosk_model),
+        SileroVad(),
+        wake_word=wake_word,
+        denoiser=default_denoiser(),
+        checker=default_checker() if check else None,
+    )
 
 
 class MicrophoneListener:

@@ -79,20 +79,14 @@ class LiveVoice:
     ) -> bool:
         """Start voice commands from the default microphone; False (logged) when there is none."""
         options = self.options
-        from app.voice.denoise import default_denoiser
-        from app.voice.listener import CommandListener, MicrophoneListener
-        from app.voice.recognizer import create_recognizer
-        from app.voice.vad import SileroVad
+        from app.voice.listener import MicrophoneListener, create_listener
 
         self.control = VoiceControl(controls, sink, coach=self.coach, stream_time=stream_time)
         try:
             import sounddevice
 
             sounddevice.query_devices(kind="input")
-            recognizer = create_recognizer(vosk_model=options.vosk_model)
-            listener = CommandListener(
-                recognizer, SileroVad(), wake_word=options.wake_word, denoiser=default_denoiser()
-            )
+            listener = create_listener(vosk_model=options.vosk_model, wake_word=options.wake_word)
             mic = MicrophoneListener(listener, self._heard)
         except Exception as exc:  # OSError: no PortAudio; PortAudioError: no input device; SpeechError: model
             log.warning("No voice commands: %s", exc)

