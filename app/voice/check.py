@@ -28,6 +28,7 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz import fuzz, process
 
 from app.voice.grammar import COMMANDS, TIME_UNIT_WORDS, UNIT_WORDS, WAKE_WORD, exercise_names
 from app.voice.intents import NONE, parse_intent
@@ -94,6 +95,7 @@ class CommandChecker:
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
         self.sure = sure  # ...and the confidence at which it needs no second opinion
+        command_texts()  # built now, not during the first decision
 
     def decide(self, pcm: npt.NDArray[np.int16], grammar: Recognition) -> Recognition:
         """The combined result for an utterance the grammar recogniser decoded as ``grammar``. The work
@@ -143,8 +145,6 @@ class CommandChecker:
 
     def _candidates(self, heard: str, hypothesis: str) -> list[str]:
         """The commands nearest in spelling to the transcript (with its wake word), and the hypothesis."""
-        from rapidfuzz import fuzz, process
-
         wake = heard.startswith(WAKE_WORD + " ")
         words = heard.removeprefix(WAKE_WORD + " ") if wake else heard
         nearest = [c for c, _, _ in process.extract(words, command_texts(), scorer=fuzz.ratio, limit=NEAREST)]
@@ -156,7 +156,7 @@ class CommandChecker:
 
 def default_checker() -> CommandChecker | None:
     """Moonshine's check when its model is in the cache; otherwise ``None`` (the grammar recogniser decides
-    alone), with a warning: without it, false triggers roughly double and misheard commands stay misheard."""
+    alone), with a warning: without it, the bench's non-commands triggered 0.75 times in 10, against none."""
     from app.errors import ModelLoadError
 
     try:
