@@ -181,7 +181,7 @@ class CommandListener:
             result = self.recognizer.finish() if early is None else Recognition("", 0.0)
             if background:
                 result = self._decode_foreground()
-            elif self.checker is not None:
+            elif self.checker is not None and not too_long:  # too long is rejected: no need to check it
                 result = self._check(result)
         intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
         if too_long or result.confidence < self.min_confidence:

