@@ -151,6 +151,18 @@ def _extract_member(archive: Path, member: str) -> bytes:
         return fh.read()
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a crash or a full disk leaves no partial file behind."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_verified(data: bytes, entry: ModelFile, directory: Path) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.sha256:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.engine.models import model_path
+from app.engine.models import model_path, write_atomic
 from app.errors import ModelLoadError
 from app.voice.audio import Samples
 
@@ -117,10 +117,8 @@ def float_model(source: Path) -> Path:
         return target
     sidecar.unlink(missing_ok=True)  # a crash mid-way must not leave a matching stamp
     log.info("folding %s into %s (once)", source.name, target.name)
-    for path, data in ((target, _dequantized_onnx(source)), (sidecar, stamp.encode("utf-8"))):
-        part = path.with_name(f".{path.name}.part")
-        part.write_bytes(data)
-        os.replace(part, path)
+    write_atomic(target, _dequantized_onnx(source))
+    write_atomic(sidecar, stamp.encode("utf-8"))
     return target
 
 

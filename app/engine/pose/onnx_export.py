@@ -20,10 +20,8 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import os
 import struct
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -34,7 +32,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from app.engine.models import FIX_HINT, model_dir, sha256_of
+from app.engine.models import FIX_HINT, model_dir, sha256_of, write_atomic
 from app.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -476,21 +474,10 @@ def tflite_to_onnx_model(tflite_path: Path) -> onnx.ModelProto:
     return onnx_model
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def convert_tflite_to_onnx(tflite_path: Path, onnx_path: Path) -> None:
     """Convert one BlazePose tflite into a deterministic ONNX file (written atomically)."""
     model = tflite_to_onnx_model(tflite_path)
-    _write_atomic(onnx_path, model.SerializeToString(deterministic=True))
+    write_atomic(onnx_path, model.SerializeToString(deterministic=True))
 
 
 def _stamp(tflite_path: Path) -> str:
@@ -521,7 +508,7 @@ def ensure_onnx_models(directory: Path | None = None) -> dict[str, str]:
             onnx_path.unlink(missing_ok=True)
             status[onnx_path.name] = "failed"
             continue
-        _write_atomic(sidecar, stamp.encode("utf-8"))
+        write_atomic(sidecar, stamp.encode("utf-8"))
         log.info("converted %s to %s", tflite_path.name, onnx_path.name)
         status[onnx_path.name] = "converted"
     return status
