@@ -5,7 +5,6 @@ its thread around a sounddevice input stream."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
@@ -116,13 +115,15 @@ class CommandListener:
         self._samples += CHUNK
         started = max(self._samples / SAMPLE_RATE, self._busy_until_s)
         t0 = time.perf_counter()
-        heard = self._step(chunk)
+        decided = self._step(chunk)
         self._busy_until_s = started + time.perf_counter() - t0
-        if heard is not None:
-            heard = dataclasses.replace(heard, decided_s=self._busy_until_s)
-        return heard
+        if decided is None:
+            return None
+        intent, decode_ms = decided
+        return Heard(intent, self._start_s, self._samples / SAMPLE_RATE, decode_ms, self._busy_until_s)
 
-    def _step(self, chunk: Pcm) -> Heard | None:
+    def _step(self, chunk: Pcm) -> tuple[Intent, float] | None:
+        """The chunk's work; at the end of an utterance, its intent and the milliseconds spent deciding."""
         if self.push_to_talk and not self._talking.is_set() and not self._segmenter.in_speech:
             return None
         # the VAD hears the raw signal: Silero copes with noise, and on denoised audio it opened more often
@@ -151,8 +152,7 @@ class CommandListener:
             decode_ms = (time.perf_counter() - t0) * 1000
             self.vad.reset()
             self._utterance = []
-            end_s = self._samples / SAMPLE_RATE
-            return Heard(intent, self._start_s, end_s, decode_ms, end_s)
+            return intent, decode_ms
         if self.checker is not None and seg.trailing_silence == 1 and not seg.over_speech:
             # the first quiet chunk: decide now, while the segmenter waits out its hangover, and keep the
             # decision unless speech comes back
@@ -174,15 +174,12 @@ class CommandListener:
         return bool(text) and parse_intent(text, require_wake_word=self.wake_word).name != NONE
 
     def _decide(self, *, too_long: bool, background: bool) -> Intent:
-        early, self._early = self._early, None
-        if early is not None and not too_long and not background:
-            result = early
-        else:
-            result = self.recognizer.finish() if early is None else Recognition("", 0.0)
-            if background:
-                result = self._decode_foreground()
-            elif self.checker is not None and not too_long:  # too long is rejected: no need to check it
-                result = self._check(result)
+        early, self._early = self._early, None  # when set, the recogniser has already finished
+        result = self.recognizer.finish() if early is None else early
+        if background:
+            result = self._decode_foreground()
+        elif early is None and self.checker is not None and not too_long:  # too long is rejected anyway
+            result = self._check(result)
         intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
         if too_long or result.confidence < self.min_confidence:
             return Intent(NONE, text=intent.text, confidence=result.confidence)
@@ -223,7 +220,6 @@ class CommandListener:
         intent = self._decide(too_long=False, background=self._segmenter.over_speech)
         self._segmenter = UtteranceSegmenter(self._segmenter.config)
         self._utterance = []
-        self._early = None
         end_s = self._samples / SAMPLE_RATE
         decode_s = time.perf_counter() - t0
         return Heard(intent, self._start_s, end_s, decode_s * 1000, max(end_s, self._busy_until_s) + decode_s)
