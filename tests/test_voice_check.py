@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.voice.check import CommandChecker, command_texts, normalize, written
+from app.voice.check import CommandChecker, can_continue, command_texts, normalize, written
 from app.voice.moonshine import WORD, Tokenizer
 from app.voice.recognizer import Recognition
 
@@ -43,6 +43,13 @@ def test_every_command_is_spelt_out_with_its_slots() -> None:
     assert {"pause", "swap squats for lunges", "log one hundred thirty five pounds"} <= texts
     assert "rest for ninety seconds" in texts and "switch to deadlifts" in texts
     assert not any("<" in t for t in texts)
+
+
+def test_a_command_that_a_longer_one_continues_is_not_yet_over() -> None:
+    assert can_continue("pause") and can_continue("coach pause")  # "pause the workout"
+    assert can_continue("mute") and can_continue("log one hundred")
+    assert not can_continue("next set") and not can_continue("pause the workout")
+    assert not can_continue("log twenty kilos") and not can_continue("coach switch to lunges")
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +189,32 @@ def test_an_early_decision_is_dropped_when_speech_comes_back(model: object) -> N
     accepted = [h.intent for h in heard if not h.intent.rejected]
     assert [(i.name, i.slots) for i in accepted] == [("log_weight", {"value": 135, "unit": "lb"})], heard
     assert len(calls) >= 2, calls  # a decision in the gap, dropped, then the whole command's
+
+
+@needs_piper
+def test_a_command_nothing_continues_is_decided_without_the_hangover(
+    model: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision at the first quiet chunk ends "next set" there; were it a command that a longer one
+    continues (as "pause" is), the utterance would wait out the rest of the hangover: two chunks more."""
+    import app.voice.listener
+    from app.voice.audio import to_pcm16
+    from app.voice.listener import CommandListener
+    from app.voice.roundtrip import to_16k
+    from app.voice.tts import PiperSynthesizer
+    from app.voice.vad import CHUNK, SegmenterConfig
+
+    speech = to_16k(PiperSynthesizer().synthesize("next set"))
+    pad = np.zeros(8000, np.float32)
+    pcm = to_pcm16(np.concatenate([pad, speech / np.max(np.abs(speech)) * 0.3, pad, pad]))
+    listener = _listener(model, [])
+    assert isinstance(listener, CommandListener)
+    settled = listener.process(pcm)
+    monkeypatch.setattr(app.voice.listener, "can_continue", lambda text: True)
+    waited = listener.process(pcm)
+    assert [h.intent.name for h in settled] == [h.intent.name for h in waited] == ["next_set"]
+    wait = SegmenterConfig().complete_hangover_chunks - 1
+    assert waited[0].end_s - settled[0].end_s == pytest.approx(wait * CHUNK / 16000)
 
 
 def test_missing_model_leaves_the_grammar_recogniser_alone(

@@ -76,6 +76,17 @@ def command_texts() -> tuple[str, ...]:
     return tuple(sorted({t for phrases in COMMANDS.values() for p in phrases for t in _expansions(p)}))
 
 
+@cache
+def _proper_prefixes() -> frozenset[str]:
+    return frozenset(" ".join(w[:k]) for t in command_texts() if (w := t.split()) for k in range(1, len(w)))
+
+
+def can_continue(text: str) -> bool:
+    """Whether a longer command starts with these grammar words ("pause" -> "pause the workout"), so that
+    an utterance heard as ``text`` may not be over yet."""
+    return text.removeprefix(WAKE_WORD + " ") in _proper_prefixes()
+
+
 class CommandChecker:
     """Moonshine's check of an utterance, and its combination with the grammar recogniser's result."""
 
@@ -95,7 +106,7 @@ class CommandChecker:
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
         self.sure = sure  # ...and the confidence at which it needs no second opinion
-        command_texts()  # built now, not during the first decision
+        _proper_prefixes()  # built now (with the command list), not during the first decision
 
     def decide(self, pcm: npt.NDArray[np.int16], grammar: Recognition) -> Recognition:
         """The combined result for an utterance the grammar recogniser decoded as ``grammar``. The work

@@ -152,6 +152,16 @@ class UtteranceSegmenter:
         """Chunks of non-speech since the last speech chunk of the open utterance."""
         return self._below
 
+    @property
+    def held_chunks(self) -> int:
+        """Chunks the VAD has held over a speech-like background since the foreground's last loud chunk."""
+        return self._held
+
+    def close(self) -> None:
+        """End the open utterance now (its caller has decided it); ``levels`` stays as it was."""
+        self.in_speech = False
+        self._above = 0
+
     def step(self, level: float, probability: float, *, complete: bool = False) -> Boundary:
         """One chunk: its level (``level_db``) and the VAD's speech probability."""
         c = self.config
