@@ -97,7 +97,7 @@ def test_piper_commands_at_8_db(listener: object) -> None:
 def test_commands_over_background_talkers(own_listener: object) -> None:
     """Babble at 15 dB SNR (four synthesized talkers): the VAD calls it speech and, before the foreground
     segmentation, held every utterance open to the end of the recording; RNNoise then suppressed the
-    command itself. About 1 % was right then; the bench measures about 38 % now."""
+    command itself. About 1 % was right then; the bench measures about 45 % of piper's commands now."""
     from app.voice.listener import CommandListener
     from app.voice.tts import PiperSynthesizer
 
