@@ -106,7 +106,7 @@ class CommandChecker:
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
         self.sure = sure  # ...and the confidence at which it needs no second opinion
-        _proper_prefixes()  # built now (with the command list), not during the first decision
+        command_texts()  # built now, not during the first decision
 
     def decide(self, pcm: npt.NDArray[np.int16], grammar: Recognition) -> Recognition:
         """The combined result for an utterance the grammar recogniser decoded as ``grammar``. The work

@@ -78,6 +78,7 @@ class CommandListener:
         self.wake_word = wake_word
         self.denoiser = denoiser
         self.checker = checker
+        can_continue("")  # the command prefixes (0.3 s) are built now, not in the first early decision
         self.push_to_talk = False
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
@@ -155,7 +156,8 @@ class CommandListener:
             self._preroll.clear()
             self._foreground = None
             self._early = None
-            self._start_decoding()
+            if not seg.over_speech:  # over background speech only the foreground is decoded (below)
+                self._start_decoding()
         self._utterance.append((chunk, heard))
         if self._decoding and seg.over_speech:
             # over background speech only the foreground is decoded (the whole utterance again if the
@@ -188,15 +190,18 @@ class CommandListener:
             return intent, decode_ms
         return None
 
-    def _settled(self, result: Recognition) -> bool:
-        """Whether an early decision can end the utterance at once: an accepted command that no longer
-        command continues. "pause" waits out the hangover ("pause ... the workout"); "log
-        one hundred" is no command, so it waits for "... thirty five pounds"."""
+    def _accepted(self, result: Recognition) -> bool:
+        """Whether a result is a command this listener acts on."""
         return (
             result.confidence >= self.min_confidence
             and parse_intent(result.text, require_wake_word=self.wake_word).name != NONE
-            and not can_continue(result.text)
         )
+
+    def _settled(self, result: Recognition) -> bool:
+        """Whether an early decision can end the utterance at once: an accepted command that no longer
+        command continues. "pause" waits out the hangover ("pause ... the workout"); "log one hundred" is
+        no command, so it waits for "... thirty five pounds"."""
+        return self._accepted(result) and not can_continue(result.text)
 
     def _start_decoding(self) -> None:
         """(Re)start the recogniser on the open utterance so far."""
@@ -225,9 +230,8 @@ class CommandListener:
         if not seg.in_speech or seg.trailing_silence + 1 < seg.config.complete_hangover_chunks:
             return False
         if self._early is not None:  # decided: complete when the decision is an accepted command
-            text = self._early.text if self._early.confidence >= self.min_confidence else ""
-        else:
-            text = self.recognizer.partial() if self._decoding else ""
+            return self._accepted(self._early)
+        text = self.recognizer.partial() if self._decoding else ""
         return bool(text) and parse_intent(text, require_wake_word=self.wake_word).name != NONE
 
     def _decide(self, *, too_long: bool, background: bool) -> Intent:
