@@ -5,7 +5,8 @@
     .venv/bin/python bench/voice.py frontend   # CPU cost of the noise suppressor per second of audio
 
 The round trip speaks every command and non-command with Piper (three speeds) and eSpeak NG (three
-voices/rates, when installed), clean and with white, pink and babble noise at 15 and 8 dB SNR, and
+voices/rates, when installed), clean, with white, pink and babble noise at 15 and 8 dB SNR, and in a
+room (reverberation: RT60 0.5 s, the tail 5 dB under the direct sound), and
 runs the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
 PocketSphinx, Moonshine's check (``--no-check`` to leave it out) and the intent parser.
 """
@@ -32,9 +33,11 @@ from app.voice.roundtrip import (
 )
 from app.voice.tts import SpeechSynthesizer
 
-CONDITIONS = [Condition("clean")] + [
-    Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble")
-]
+CONDITIONS = (
+    [Condition("clean")]
+    + [Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble")]
+    + [Condition("room")]
+)
 
 
 def voices() -> dict[str, SpeechSynthesizer]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.voice.check import CommandChecker, can_continue, command_texts, normalize, written
+from app.voice.check import CommandChecker, can_continue, command_texts, normalize, written, written_forms
 from app.voice.moonshine import WORD, Tokenizer
 from app.voice.recognizer import Recognition
 
@@ -45,11 +45,22 @@ def test_every_command_is_spelt_out_with_its_slots() -> None:
     assert not any("<" in t for t in texts)
 
 
+def test_a_command_is_scored_as_moonshine_writes_it_in_words_or_digits() -> None:
+    assert written_forms("log one hundred thirty five pounds") == [
+        "Log one hundred thirty five pounds.",
+        "Log 135 pounds.",
+    ]
+    assert written_forms("log two point five kilos")[1] == "Log 2.5 kilos."
+    assert written_forms("rest for sixty seconds please")[1] == "Rest for 60 seconds please."
+    assert written_forms("pause the workout") == ["Pause the workout."]
+
+
 def test_a_command_that_a_longer_one_continues_is_not_yet_over() -> None:
     assert can_continue("pause") and can_continue("coach pause")  # "pause the workout"
     assert can_continue("mute") and can_continue("log one hundred")
     assert not can_continue("next set") and not can_continue("pause the workout")
     assert not can_continue("log twenty kilos") and not can_continue("coach switch to lunges")
+    assert can_continue("okay coach pause") and not can_continue("pause please")
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +80,13 @@ def beckett() -> np.ndarray:
     again. Fail again. Fail better." Six short phrases, none of them a command."""
     from app.engine.models import model_path
     from app.errors import ModelLoadError
-    from app.voice.audio import Audio, read_wav, to_pcm16
+    from app.voice.audio import Audio, read_audio, to_pcm16
 
     try:
         path = model_path("moonshine-test-beckett.wav")
     except ModelLoadError as exc:
         pytest.skip(str(exc))
-    audio = read_wav(path)
+    audio = read_audio(path)
     return to_pcm16(Audio(audio.samples, audio.rate).resampled(16000).samples)
 
 
@@ -128,6 +139,11 @@ def test_the_check_overrules_a_wrong_command_and_a_non_command(model: object) ->
     # ...or forced a non-command onto a command
     decided = checker.decide(_speech("let's get pizza after this"), Recognition("log fifty seven kilos", 0.8))
     assert decided.confidence < 0.5, decided
+    # or heard a number Moonshine heard otherwise, and finds as likely as what it heard
+    decided = checker.decide(
+        _speech("log one hundred thirty five pounds"), Recognition("log one hundred thirty nine pounds", 0.7)
+    )
+    assert decided.text == "log one hundred thirty five pounds" and decided.confidence >= 0.5, decided
     # and a right hypothesis stands
     decided = checker.decide(_speech("swap squats for lunges"), Recognition("swap squats for lunges", 0.6))
     assert decided.text == "swap squats for lunges" and decided.confidence >= 0.6, decided

@@ -36,6 +36,9 @@ CASES = [
     ("log one hundred thirty five pounds", "log_weight", {"value": 135, "unit": "lb"}),
     ("log two point five kilos", "log_weight", {"value": 2.5, "unit": "kg"}),
     ("Coach, pause!", "pause", {}),
+    ("okay, next set please", "next_set", {}),
+    ("hey coach, log twenty kilos", "log_weight", {"value": 20, "unit": "kg"}),
+    ("okay, rest for a minute now", "rest", {"seconds": 60}),
 ]
 
 
@@ -54,6 +57,9 @@ def test_commands_parse_with_slots(text: str, intent: str, slots: dict[str, obje
         "switch to yoga",
         "",
         "rest for zero seconds",
+        "okay please",
+        "okay thanks",
+        "coach",
     ],
 )
 def test_non_commands_are_none(text: str) -> None:
@@ -63,6 +69,8 @@ def test_non_commands_are_none(text: str) -> None:
 def test_wake_word_mode_requires_coach() -> None:
     assert parse_intent("pause", require_wake_word=True).name == "none"
     assert parse_intent("coach pause", require_wake_word=True).name == "pause"
+    assert parse_intent("hey coach, pause please", require_wake_word=True).name == "pause"
+    assert parse_intent("okay pause", require_wake_word=True).name == "none"
 
 
 def test_numbers_round_trip() -> None:

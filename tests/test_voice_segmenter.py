@@ -1,8 +1,12 @@
 """The utterance segmenter (pure): hangover, the shorter hangover for a complete command, and the end of
-an utterance that background talkers hold open."""
+an utterance that background talkers hold open; and the VAD's input gain."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from app.voice.gain import GainConfig, InputGain
 from app.voice.vad import Boundary, SegmenterConfig, UtteranceSegmenter, foreground_span
 
 LOUD, BABBLE, NOISE = -25.0, -45.0, -50.0  # chunk levels, dB
@@ -76,3 +80,17 @@ def test_foreground_span_takes_the_runs_around_the_loudest() -> None:
     levels[25] = -10.0  # a single loud chunk is a click, not a voice
     assert foreground_span(levels, -30.0, max_gap=4) == (12, 19)
     assert foreground_span([-40.0] * 5, -30.0, max_gap=4) is None
+
+
+def test_the_vad_gain_brings_a_quiet_talker_up_and_leaves_a_loud_one() -> None:
+    c = GainConfig(target_db=-26.0, max_gain_db=24.0, release_db_per_chunk=0.1)
+    quiet = InputGain(c)
+    assert [quiet.gain_db(level) for level in (-90.0, -60.0, -45.0)] == [24.0, 24.0, 19.0]
+    loud = InputGain(c)
+    assert loud.gain_db(-90.0) == 24.0 and loud.gain_db(-15.0) == 0.0  # instant attack: no clipping
+    # slow release: steady across a pause between words, back up after a long silence
+    after = [loud.gain_db(-90.0) for _ in range(200)]
+    assert after[30] == 0.0 and after[-1] == pytest.approx(9.0)  # 1 s on: 0 dB; 6.4 s on: -15 - 20 -> +9
+    chunk = np.array([1000, -1000, 32000], np.int16)
+    assert InputGain(c).apply(chunk, -15.0) is chunk  # 0 dB: untouched
+    assert InputGain(c).apply(chunk, -40.0).tolist() == [5011, -5011, 32767]  # +14 dB, clipped at full scale

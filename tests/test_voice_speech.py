@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.engine.events import FormFault, RepCounted, RepDetail
-from app.voice.audio import Audio, read_wav
+from app.voice.audio import Audio, read_audio
 from app.voice.cache import SpeechCache
 from app.voice.coach import VoiceCoach
 from app.voice.cues import CueSpoken
@@ -123,4 +123,4 @@ def test_say_writes_a_wav(tmp_path: Path) -> None:
 
     out = tmp_path / "line.wav"
     assert main(["say", "Nice pace.", "--out", str(out)]) == 0
-    assert read_wav(out).duration_s > 0.3
+    assert read_audio(out).duration_s > 0.3

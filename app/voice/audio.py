@@ -1,4 +1,4 @@
-"""Mono audio buffers: resampling, level, WAV files. float32 in [-1, 1] throughout."""
+"""Mono audio buffers: resampling, level, audio files. float32 in [-1, 1] throughout."""
 
 from __future__ import annotations
 
@@ -64,17 +64,17 @@ def write_wav(path: Path, audio: Audio) -> None:
         raise SpeechError(f"Cannot write {path}: {exc}") from exc
 
 
-def read_wav(path: Path) -> Audio:
-    """A 16-bit PCM WAV file (any rate; stereo is mixed down)."""
+def read_audio(path: Path) -> Audio:
+    """A recording as mono float audio: WAV of any sample format (16/24/32-bit, float), FLAC, OGG, MP3 or
+    any other format libsndfile reads; channels are mixed down."""
+    import soundfile
+
+    if not Path(path).is_file():
+        raise SpeechError(f"Cannot read {path}: no such file")
     try:
-        with wave.open(str(path), "rb") as f:
-            channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
-            data = f.readframes(f.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
-        raise SpeechError(f"Cannot read {path} as a WAV file: {exc}") from exc
-    if width != 2:
-        raise SpeechError(f"{path}: only 16-bit PCM WAV files are supported (sample width {width})")
-    samples = from_pcm16(data)
-    if channels > 1:
-        samples = np.asarray(samples.reshape(-1, channels).mean(axis=1), dtype=np.float32)
-    return Audio(samples, rate)
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
+        raise SpeechError(f"Cannot read {path} as audio: {exc}") from exc
+    if not len(data):
+        raise SpeechError(f"{path} holds no audio")
+    return Audio(np.asarray(data.mean(axis=1), dtype=np.float32), int(rate))

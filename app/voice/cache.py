@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.errors import SpeechError
-from app.voice.audio import Audio, read_wav, write_wav
+from app.voice.audio import Audio, read_audio, write_wav
 from app.voice.numbers import number_words
 from app.voice.tts import SpeechSynthesizer
 
@@ -75,7 +75,7 @@ class SpeechCache:
             path = self.directory / f"{key}.wav"
             if path.is_file():
                 try:
-                    audio = read_wav(path)
+                    audio = read_audio(path)
                 except SpeechError as exc:
                     log.warning("Ignoring a damaged cached line %s: %s", path, exc)
                     return None

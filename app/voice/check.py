@@ -12,7 +12,11 @@ The two opinions combine (``CommandChecker.decide``):
 - a hypothesis the grammar recogniser is sure of (``sure``) stands without a check;
 - Moonshine's transcript stands when it is itself a command, word for word;
 - the grammar's hypothesis, when its own confidence accepts it, stands unless Moonshine finds it far less
-  likely than what it heard (``veto`` nats) or heard nothing at all;
+  likely than what it heard (``veto`` nats; ``far`` when the two are spelt nearly alike, "blood one
+  hundred thirty five pounds" for "log one hundred thirty five pound": two recognisers agreeing on most
+  of the words), or heard nothing at all and finds the hypothesis unlikely (``silent``); and unless
+  Moonshine prefers another candidate to it (``rival`` nats), which then stands in its place if
+  Moonshine finds it nearly as likely as what it heard ("unused" heard, "mute" hypothesised: "unmute");
 - otherwise the best candidate stands when Moonshine finds it nearly as likely as its own transcript
   (``accept`` nats): the grammar misheard, or doubted, a command Moonshine heard plainly; or, a little
   less likely (``agree``), when it means what the grammar's accepted hypothesis means ("pounds" for
@@ -30,10 +34,10 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from app.voice.grammar import COMMANDS, TIME_UNIT_WORDS, UNIT_WORDS, WAKE_WORD, exercise_names
+from app.voice.grammar import COMMANDS, TIME_UNIT_WORDS, UNIT_WORDS, exercise_names, split_affixes
 from app.voice.intents import NONE, parse_intent
-from app.voice.moonshine import MoonshineModel
-from app.voice.numbers import number_words
+from app.voice.moonshine import Hidden, MoonshineModel
+from app.voice.numbers import NUMBER_WORDS, number_words, parse_number
 from app.voice.recognizer import SAMPLE_RATE, Recognition
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,30 @@ def normalize(text: str) -> str:
 def written(words: str) -> str:
     """Grammar words as Moonshine writes a short sentence: a capital and a full stop."""
     return words[:1].upper() + words[1:] + "." if words else ""
+
+
+def in_digits(words: str) -> str:
+    """Grammar words with their numbers in digits ("log 135 pounds"), as Moonshine often writes them."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words.split(), ""]:
+        if word in NUMBER_WORDS and (run or word not in ("and", "point", "hundred")):
+            run.append(word)
+            continue
+        value = parse_number(run)
+        if value is not None:
+            out.append(f"{value:g}")
+        else:
+            out.extend(run)
+        run = []
+        out.append(word)
+    return " ".join(out).strip()
+
+
+def written_forms(words: str) -> list[str]:
+    """The ways Moonshine may write a command: numbers in words, and in digits."""
+    forms = [written(words), written(in_digits(words))]
+    return forms[:1] if forms[0] == forms[1] else forms
 
 
 def _expansions(phrase: str) -> Iterator[str]:
@@ -83,8 +111,9 @@ def _proper_prefixes() -> frozenset[str]:
 
 def can_continue(text: str) -> bool:
     """Whether a longer command starts with these grammar words ("pause" -> "pause the workout"), so that
-    an utterance heard as ``text`` may not be over yet."""
-    return text.removeprefix(WAKE_WORD + " ") in _proper_prefixes()
+    an utterance heard as ``text`` may not be over yet. A trailing "please" ends it."""
+    _, core, trail = split_affixes(text.split())
+    return not trail and " ".join(core) in _proper_prefixes()
 
 
 class CommandChecker:
@@ -95,6 +124,10 @@ class CommandChecker:
         model: MoonshineModel,
         *,
         veto: float = 15.0,
+        far: float = 25.0,
+        alike: float = 75.0,
+        silent: float = 10.0,
+        rival: float = 2.0,
         accept: float = 4.0,
         agree: float = 10.0,
         min_confidence: float = 0.5,
@@ -102,6 +135,10 @@ class CommandChecker:
     ) -> None:
         self.model = model
         self.veto = veto  # nats under the transcript at which Moonshine overrules an accepted hypothesis
+        self.far = far  # ...when the transcript is spelt like the hypothesis (``alike``, rapidfuzz's ratio)
+        self.alike = alike  # on the bench, non-commands' transcripts were at most 53 like the hypothesis
+        self.silent = silent  # nats under an empty transcript within which the hypothesis still stands
+        self.rival = rival  # nats by which Moonshine prefers another candidate to the hypothesis
         self.accept = accept  # nats under the transcript within which Moonshine's own candidate stands
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
@@ -133,34 +170,61 @@ class CommandChecker:
             free.logprob,
         )
         if not heard:  # no words: noise the VAD let through, or speech too garbled to transcribe
-            return rejected
+            silent = accepted and drafted is not None and drafted - free.logprob >= -self.silent
+            return grammar if silent else rejected
         if parse_intent(heard).name != NONE:  # Moonshine heard a command, word for word
             return Recognition(heard, 1.0)
-        if accepted and drafted is not None and drafted - free.logprob >= -self.veto:
-            return grammar
         candidates = self._candidates(heard, hypothesis)
         if not candidates:
             return rejected
-        scores = self.model.score(hidden, [written(heard), *map(written, candidates)])
-        reference = max(free.logprob, scores[0])  # the transcript in the candidates' style, or as written
-        best = int(np.argmax(scores[1:]))
-        margin = scores[1 + best] - reference
+        reference, scores = self._scores(hidden, heard, candidates)
+        reference = max(free.logprob, reference)
+        best = int(np.argmax(scores))
+        margin = scores[best] - reference
         found = parse_intent(candidates[best])
-        agreeing = accepted and (found.name, found.slots) == (intent.name, intent.slots)
+        same = (found.name, found.slots) == (intent.name, intent.slots)
         log.debug("best candidate %r, %.1f nats under the transcript", candidates[best], -margin)
-        if margin >= -(self.agree if agreeing else self.accept):
-            return Recognition(
-                candidates[best], round(float(np.clip(1.0 + margin / (2.0 * self.agree), 0.5, 1.0)), 3)
-            )
+        if accepted:
+            likely = max(scores[candidates.index(hypothesis)], drafted if drafted is not None else -np.inf)
+            if self._stands(heard, hypothesis, likely - free.logprob):
+                if same or scores[best] <= likely + self.rival:
+                    return grammar
+                # Moonshine prefers a rival: it stands if nearly as likely as what Moonshine heard (a little
+                # less likely when it is the hypothesis' intent with other slots: "thirty five" for "nine")
+                near = self.agree if found.name == intent.name else self.accept
+                return self._found(candidates[best], margin) if margin >= -near else rejected
+        if margin >= -(self.agree if accepted and same else self.accept):
+            return self._found(candidates[best], margin)
         return rejected
 
+    def _scores(self, hidden: Hidden, heard: str, candidates: list[str]) -> tuple[float, list[float]]:
+        """Moonshine's log probability of its transcript in the candidates' style, and of each candidate,
+        the likelier of its forms (numbers in words or in digits), in one batched decoder run."""
+        forms = [written_forms(c) for c in candidates]
+        scores = self.model.score(hidden, [written(heard), *(f for fs in forms for f in fs)])
+        out: list[float] = []
+        i = 1
+        for fs in forms:
+            out.append(max(scores[i : i + len(fs)]))
+            i += len(fs)
+        return scores[0], out
+
+    def _stands(self, heard: str, hypothesis: str, margin: float) -> bool:
+        """Whether an accepted hypothesis survives Moonshine's transcript, ``margin`` nats more likely."""
+        if margin >= -self.veto:
+            return True
+        return margin >= -self.far and fuzz.ratio(heard, hypothesis) >= self.alike
+
+    def _found(self, text: str, margin: float) -> Recognition:
+        """A candidate Moonshine found ``margin`` nats under its transcript, with a confidence from it."""
+        return Recognition(text, round(float(np.clip(1.0 + margin / (2.0 * self.agree), 0.5, 1.0)), 3))
+
     def _candidates(self, heard: str, hypothesis: str) -> list[str]:
-        """The commands nearest in spelling to the transcript (with its wake word), and the hypothesis."""
-        wake = heard.startswith(WAKE_WORD + " ")
-        words = heard.removeprefix(WAKE_WORD + " ") if wake else heard
-        nearest = [c for c, _, _ in process.extract(words, command_texts(), scorer=fuzz.ratio, limit=NEAREST)]
-        if wake:
-            nearest = [f"{WAKE_WORD} {c}" for c in nearest]
+        """The commands nearest in spelling to the transcript (within its wake and politeness words, which
+        they keep), and the hypothesis."""
+        lead, core, trail = split_affixes(heard.split())
+        found = process.extract(" ".join(core), command_texts(), scorer=fuzz.ratio, limit=NEAREST)
+        nearest = [" ".join([*lead, c, *trail]) for c, _, _ in found]
         out = list(dict.fromkeys([*nearest, hypothesis] if hypothesis else nearest))
         return [c for c in out if parse_intent(c).name != NONE]
 

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from app.errors import SpeechError
-from app.voice.audio import Audio, read_wav, to_pcm16, write_wav
+from app.voice.audio import Audio, read_audio, to_pcm16, write_wav
 from app.voice.intents import NONE, Intent
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def listen_command(args: argparse.Namespace) -> int:
 
     listener = create_listener(vosk_model=args.vosk_model, wake_word=args.wake_word, check=args.check)
     if args.wav is not None:
-        audio = read_wav(args.wav)
+        audio = read_audio(args.wav)
         pcm = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)
         heard = listener.process(pcm)
         accepted = [h.intent for h in heard if not h.intent.rejected]

@@ -14,6 +14,10 @@ from functools import cache
 from app.voice.numbers import TEENS, TENS, UNITS
 
 WAKE_WORD = "coach"
+# Words people put around a command ("okay, pause", "hey coach, next set", "pause please"): heard and
+# parsed around any command, never a command by themselves.
+LEADING_WORDS = ("okay", "ok", "hey", "please")  # not "um": "um mute" is "unmute"
+TRAILING_WORDS = ("please", "now")
 
 COMMANDS: dict[str, tuple[str, ...]] = {
     "pause": ("pause", "pause the workout", "pause workout", "hold on"),
@@ -67,6 +71,19 @@ GARBAGE_WORDS = (  # noqa: SIM905  (a word list reads better as text)
 ).split()
 
 
+def split_affixes(words: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``(lead, core, trail)``: the leading run of ``LEADING_WORDS`` and the wake word, the command in the
+    middle, and the trailing run of ``TRAILING_WORDS``. "hey coach pause please" -> (hey coach, pause,
+    please)."""
+    i = 0
+    while i < len(words) and (words[i] in LEADING_WORDS or words[i] == WAKE_WORD):
+        i += 1
+    j = len(words)
+    while j > i and words[j - 1] in TRAILING_WORDS:
+        j -= 1
+    return words[:i], words[i:j], words[j:]
+
+
 def spoken_names(exercise_id: str, name: str) -> tuple[str, ...]:
     """``("push_up", "Push-up")`` -> ``("push up", "push ups")``; lower case, hyphens as spaces."""
     base = re.sub(r"[^a-z ]", " ", name.lower()).split()
@@ -117,13 +134,17 @@ def jsgf(names: Mapping[str, str] | None = None, *, garbage: bool = True) -> str
     for intent, phrases in COMMANDS.items():
         lines.append(f"<{intent}> = {' | '.join(f'({p})' for p in phrases)};")
     lines.append(f"<command> = {' | '.join(f'<{i}>' for i in COMMANDS)};")
+    # the politeness words stay fillers too: "okay thanks" is no command
+    command_words = set(re.findall(r"[a-z]+", re.sub(r"<[^>]*>", " ", "\n".join(lines[2:]))))
+    lines.append(f"<lead> = {' | '.join(LEADING_WORDS)};")
+    lines.append(f"<trail> = {' | '.join(TRAILING_WORDS)};")
+    spoken = f"[<lead>] [{WAKE_WORD}] [<lead>] <command> [<trail>]"
     if garbage:
-        command_words = set(re.findall(r"[a-z]+", re.sub(r"<[^>]*>", " ", "\n".join(lines[2:]))))
         filler = sorted(set(GARBAGE_WORDS) - command_words - {WAKE_WORD})
         lines.append(f"<filler> = {' | '.join(filler)};")
-        lines.append(f"public <utterance> = ([{WAKE_WORD}] <command>) | <filler>+;")
+        lines.append(f"public <utterance> = ({spoken}) | <filler>+;")
     else:
-        lines.append(f"public <utterance> = [{WAKE_WORD}] <command>;")
+        lines.append(f"public <utterance> = {spoken};")
     return "\n".join(lines) + "\n"
 
 

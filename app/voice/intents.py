@@ -14,8 +14,9 @@ from app.voice.grammar import (
     VOLUME_WORDS,
     WAKE_WORD,
     exercise_names,
+    split_affixes,
 )
-from app.voice.numbers import TEENS, TENS, UNITS, parse_number
+from app.voice.numbers import NUMBER_WORDS, parse_number
 
 NONE = "none"
 SlotValue = str | int | float
@@ -41,7 +42,7 @@ class Intent:
         }
 
 
-_NUMBER_WORDS = "|".join([*UNITS, *TEENS, *(t for t in TENS if t), "hundred", "and", "point"])
+_NUMBER_WORDS = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 
 
 def _pattern(phrase: str, names: Mapping[str, str]) -> re.Pattern[str]:
@@ -70,14 +71,14 @@ def _patterns() -> list[tuple[str, str, re.Pattern[str]]]:
 
 
 def parse_intent(text: str, *, confidence: float = 1.0, require_wake_word: bool = False) -> Intent:
-    """The intent of a whole utterance, or ``none``: every word must belong to one command."""
+    """The intent of a whole utterance, or ``none``: every word must belong to one command, but for the
+    politeness words and the wake word around it ("okay coach, next set please")."""
     words = re.sub(r"[^a-z ]", " ", text.lower()).split()
     clean = " ".join(words)
-    if words and words[0] == WAKE_WORD:
-        words = words[1:]
-    elif require_wake_word:
+    lead, core, _ = split_affixes(words)
+    if require_wake_word and WAKE_WORD not in lead:
         return Intent(NONE, text=clean, confidence=confidence)
-    utterance = " ".join(words)
+    utterance = " ".join(core)
     for intent, phrase, pattern in _patterns():
         match = pattern.fullmatch(utterance)
         if match is None:

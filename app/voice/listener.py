@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from app.voice.check import CommandChecker, can_continue
 from app.voice.denoise import Denoiser
+from app.voice.gain import InputGain
 from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.recognizer import SAMPLE_RATE, Recognition, SpeechRecognizer
 from app.voice.vad import (
@@ -82,6 +83,7 @@ class CommandListener:
         self.push_to_talk = False
         self._talking = threading.Event()
         self._segmenter = UtteranceSegmenter(segmenter)
+        self._gain = InputGain()  # what the VAD hears: a quiet talker brought up (``app.voice.gain``)
         self._preroll: deque[tuple[Pcm, Pcm]] = deque(maxlen=self._segmenter.config.preroll_chunks)
         # the open utterance, pre-roll first, as (raw, heard) chunks: from the microphone, and as the
         # recogniser heard them (denoised)
@@ -111,6 +113,7 @@ class CommandListener:
         self._early = None
         self._foreground = None
         self._stop_decoding()
+        self._gain.reset()
         self.vad.reset()
         if self.denoiser is not None:
             self.denoiser.reset()
@@ -143,10 +146,11 @@ class CommandListener:
             return None
         # the VAD hears the raw signal: Silero copes with noise, and on denoised audio it opened more often
         # on noise (false triggers 3/10 against 1/10 at 8 dB white noise)
-        probability = self.vad.speech_probability(chunk)
+        level = level_db(chunk)
+        probability = self.vad.speech_probability(self._gain.apply(chunk, level))
         heard = self.denoiser.process(chunk) if self.denoiser is not None else chunk
         seg = self._segmenter
-        boundary = seg.step(level_db(chunk), probability, complete=self._complete())
+        boundary = seg.step(level, probability, complete=self._complete())
         if boundary is Boundary.NONE:
             self._preroll.append((chunk, heard))
             return None

@@ -9,6 +9,8 @@ TEENS = (
 )  # fmt: skip
 TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
+NUMBER_WORDS = frozenset([*UNITS, *TEENS, *(t for t in TENS if t), "hundred", "and", "point"])
+
 _VALUES: dict[str, int] = {w: i for i, w in enumerate(UNITS)}
 _VALUES.update({w: 10 + i for i, w in enumerate(TEENS)})
 _VALUES.update({w: 10 * i for i, w in enumerate(TENS) if w})

@@ -56,6 +56,8 @@ COMMAND_CASES: tuple[Case, ...] = (
     Case("log one hundred thirty five pounds", "log_weight", {"value": 135, "unit": "lb"}),
     Case("log sixty two kilos", "log_weight", {"value": 62, "unit": "kg"}),
     Case("coach, pause", "pause"),
+    Case("okay, next set please", "next_set"),
+    Case("hey coach, louder", "volume", {"direction": "up"}),
 )
 
 NON_COMMANDS: tuple[str, ...] = (
@@ -121,6 +123,28 @@ def babble_noise(n: int, rng: np.random.Generator, voices: Sequence[Samples]) ->
     return out
 
 
+def room_response(
+    rng: np.random.Generator, *, rt60_s: float = 0.5, drr_db: float = 5.0, rate: int = SAMPLE_RATE
+) -> Samples:
+    """A synthetic room impulse response: the direct sound, then from 4 ms a tail of noise decaying by 60 dB
+    in ``rt60_s``, ``drr_db`` below the direct sound in energy (about a metre from the microphone in a
+    furnished room)."""
+    t = np.arange(int(rt60_s * rate)) / rate
+    tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60_s)
+    tail[: int(0.004 * rate)] = 0.0
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(np.square(tail)))
+    tail[0] = 1.0
+    return np.asarray(tail, dtype=np.float32)
+
+
+def reverberate(speech: Samples, rng: np.random.Generator) -> Samples:
+    """Speech as heard in a room (``room_response``), its reverberant tail included."""
+    from scipy.signal import fftconvolve
+
+    response = room_response(rng)
+    return np.asarray(fftconvolve(speech, response)[: len(speech) + len(response)], dtype=np.float32)
+
+
 def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
     """Speech plus noise scaled to ``snr_db`` (power of the speech over the noise's)."""
     p_speech = float(np.mean(np.square(speech))) + 1e-12
@@ -130,7 +154,7 @@ def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    noise: str  # "clean", "white", "pink", "babble"
+    noise: str  # "clean", "white", "pink", "babble"; or "room": no noise, the speech reverberant
     snr_db: float = float("inf")
 
     def __str__(self) -> str:
@@ -168,14 +192,19 @@ def run_trial(
     *,
     lead_s: float = 0.6,
     tail_s: float = 0.7,
+    spoken: int | None = None,
+    peak: float = 0.3,
 ) -> Outcome:
+    """One trial. ``spoken``: the samples of ``speech`` until the talker stops (a room's reverberation
+    rings on after), from which the decision's latency counts; all of it by default. ``peak``: the
+    speech's peak level (0.3: -10 dBFS)."""
     lead, tail = int(lead_s * SAMPLE_RATE), int(tail_s * SAMPLE_RATE)
-    speech = speech / (np.max(np.abs(speech)) + 1e-9) * 0.3
+    speech = speech / (np.max(np.abs(speech)) + 1e-9) * peak
     signal = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(tail, np.float32)])
     if noise is not None:
         signal = signal + mix(speech, noise(len(signal)), trial.condition.snr_db)
     heard = listener.process(to_pcm16(np.asarray(signal, dtype=np.float32)))
-    end_s = (lead + len(speech)) / SAMPLE_RATE
+    end_s = (lead + (len(speech) if spoken is None else spoken)) / SAMPLE_RATE
     accepted = [h for h in heard if not h.intent.rejected]
     pick = accepted[-1] if accepted else (heard[-1] if heard else None)
     got = NONE if len(accepted) != 1 else accepted[0].intent.name
@@ -215,7 +244,9 @@ def evaluate(
             speech = to_16k(synth.synthesize(case.text))
             for condition in conditions:
                 noise = _noise_source(condition.noise, rng, babble_voices)
-                outcome = run_trial(listener, speech, Trial(voice_name, condition, case), noise)
+                heard = reverberate(speech, rng) if condition.noise == "room" else speech
+                trial = Trial(voice_name, condition, case)
+                outcome = run_trial(listener, heard, trial, noise, spoken=len(speech))
                 log.debug("%s", outcome)
                 outcomes.append(outcome)
     return outcomes
@@ -224,7 +255,7 @@ def evaluate(
 def _noise_source(
     kind: str, rng: np.random.Generator, babble: Sequence[Samples]
 ) -> Callable[[int], Samples] | None:
-    if kind == "clean":
+    if kind in ("clean", "room"):
         return None
     if kind == "white":
         return lambda n: white_noise(n, rng)
