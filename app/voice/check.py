@@ -177,6 +177,13 @@ class CommandChecker:
         candidates = self._candidates(heard, hypothesis)
         if not candidates:
             return rejected
+        if (
+            accepted
+            and drafted is not None
+            and self._stands(heard, hypothesis, drafted - free.logprob)
+            and not self._rivalled(heard, hypothesis, candidates[0])
+        ):
+            return grammar  # no other command is spelt nearer what Moonshine heard: nothing to score
         reference, scores = self._scores(hidden, heard, candidates)
         reference = max(free.logprob, reference)
         best = int(np.argmax(scores))
@@ -214,6 +221,15 @@ class CommandChecker:
         if margin >= -self.veto:
             return True
         return margin >= -self.far and fuzz.ratio(heard, hypothesis) >= self.alike
+
+    @staticmethod
+    def _rivalled(heard: str, hypothesis: str, nearest: str) -> bool:
+        """Whether the command spelt nearest to Moonshine's transcript means something other than the
+        hypothesis and is spelt nearer to it ("unused": "unmute" for "mute")."""
+        a, b = parse_intent(nearest), parse_intent(hypothesis)
+        return (a.name, a.slots) != (b.name, b.slots) and fuzz.ratio(heard, nearest) > fuzz.ratio(
+            heard, hypothesis
+        )
 
     def _found(self, text: str, margin: float) -> Recognition:
         """A candidate Moonshine found ``margin`` nats under its transcript, with a confidence from it."""

@@ -158,7 +158,7 @@ class Condition:
     snr_db: float = float("inf")
 
     def __str__(self) -> str:
-        return self.noise if self.noise == "clean" else f"{self.noise}@{self.snr_db:g}dB"
+        return self.noise if self.noise in ("clean", "room") else f"{self.noise}@{self.snr_db:g}dB"
 
 
 @dataclass(slots=True)
