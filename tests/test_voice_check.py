@@ -195,16 +195,21 @@ def test_an_early_decision_is_dropped_when_speech_comes_back(model: object) -> N
     synth = PiperSynthesizer()
     first, second = (to_16k(synth.synthesize(t)) for t in ("log one hundred", "thirty five pounds"))
     scale = 0.3 / max(np.max(np.abs(first)), np.max(np.abs(second)))
-    gap = np.zeros(int(0.11 * 16000), np.float32)
-    signal = np.concatenate([np.zeros(8000, np.float32), first * scale, gap, second * scale])
-    signal = np.concatenate([signal, np.zeros(12000, np.float32)])
-    calls: list[str] = []
-    listener = _listener(model, calls)
-    assert isinstance(listener, CommandListener)
-    heard = listener.process(to_pcm16(signal))
-    accepted = [h.intent for h in heard if not h.intent.rejected]
-    assert [(i.name, i.slots) for i in accepted] == [("log_weight", {"value": 135, "unit": "lb"})], heard
-    assert len(calls) >= 2, calls  # a decision in the gap, dropped, then the whole command's
+    dropped = 0
+    # Silero lags the end of speech by 90-170 ms, and Piper speaks a little differently each run: across
+    # these gaps some early decisions come in the gap, and none may cut the command
+    for gap_s in (0.11, 0.13, 0.15):
+        gap = np.zeros(int(gap_s * 16000), np.float32)
+        signal = np.concatenate([np.zeros(8000, np.float32), first * scale, gap, second * scale])
+        signal = np.concatenate([signal, np.zeros(12000, np.float32)])
+        calls: list[str] = []
+        listener = _listener(model, calls)
+        assert isinstance(listener, CommandListener)
+        heard = listener.process(to_pcm16(signal))
+        accepted = [h.intent for h in heard if not h.intent.rejected]
+        assert [(i.name, i.slots) for i in accepted] == [("log_weight", {"value": 135, "unit": "lb"})], heard
+        dropped += len(calls) >= 2  # a decision in the gap, dropped, then the whole command's
+    assert dropped >= 1
 
 
 @needs_piper
