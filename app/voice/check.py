@@ -35,7 +35,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from app.voice.grammar import COMMANDS, TIME_UNIT_WORDS, UNIT_WORDS, exercise_names, split_affixes
-from app.voice.intents import NONE, parse_intent
+from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.moonshine import Hidden, MoonshineModel
 from app.voice.numbers import NUMBER_WORDS, number_words, parse_number
 from app.voice.recognizer import SAMPLE_RATE, Recognition
@@ -116,6 +116,10 @@ def can_continue(text: str) -> bool:
     return not trail and " ".join(core) in _proper_prefixes()
 
 
+def _same_meaning(a: Intent, b: Intent) -> bool:
+    return (a.name, a.slots) == (b.name, b.slots)
+
+
 class CommandChecker:
     """Moonshine's check of an utterance, and its combination with the grammar recogniser's result."""
 
@@ -181,7 +185,7 @@ class CommandChecker:
             accepted
             and drafted is not None
             and self._stands(heard, hypothesis, drafted - free.logprob)
-            and not self._rivalled(heard, hypothesis, candidates[0])
+            and not self._rivalled(heard, hypothesis, intent, candidates[0])
         ):
             return grammar  # no other command is spelt nearer what Moonshine heard: nothing to score
         reference, scores = self._scores(hidden, heard, candidates)
@@ -189,7 +193,7 @@ class CommandChecker:
         best = int(np.argmax(scores))
         margin = scores[best] - reference
         found = parse_intent(candidates[best])
-        same = (found.name, found.slots) == (intent.name, intent.slots)
+        same = _same_meaning(found, intent)
         log.debug("best candidate %r, %.1f nats under the transcript", candidates[best], -margin)
         if accepted:
             likely = max(scores[candidates.index(hypothesis)], drafted if drafted is not None else -np.inf)
@@ -223,11 +227,10 @@ class CommandChecker:
         return margin >= -self.far and fuzz.ratio(heard, hypothesis) >= self.alike
 
     @staticmethod
-    def _rivalled(heard: str, hypothesis: str, nearest: str) -> bool:
+    def _rivalled(heard: str, hypothesis: str, intent: Intent, nearest: str) -> bool:
         """Whether the command spelt nearest to Moonshine's transcript means something other than the
-        hypothesis and is spelt nearer to it ("unused": "unmute" for "mute")."""
-        a, b = parse_intent(nearest), parse_intent(hypothesis)
-        return (a.name, a.slots) != (b.name, b.slots) and fuzz.ratio(heard, nearest) > fuzz.ratio(
+        hypothesis (whose intent is ``intent``) and is spelt nearer to it ("unused": "unmute" for "mute")."""
+        return not _same_meaning(parse_intent(nearest), intent) and fuzz.ratio(heard, nearest) > fuzz.ratio(
             heard, hypothesis
         )
 

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from app.errors import SpeechError
-from app.voice.audio import Audio, read_audio, to_pcm16, write_wav
+from app.voice.audio import read_audio, write_wav
 from app.voice.intents import NONE, Intent
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def listen_command(args: argparse.Namespace) -> int:
     listener = create_listener(vosk_model=args.vosk_model, wake_word=args.wake_word, check=args.check)
     if args.wav is not None:
         audio = read_audio(args.wav)
-        pcm = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)
+        pcm = audio.resampled(SAMPLE_RATE).pcm16()
         heard = listener.process(pcm)
         accepted = [h.intent for h in heard if not h.intent.rejected]
         result = accepted[0] if accepted else (heard[-1].intent if heard else Intent(NONE))
