@@ -92,7 +92,7 @@ def roundtrip(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     outcomes: list[Outcome] = []
     for name, synth in speakers.items():  # one voice at a time, so that a long run reports as it goes
-        mine = evaluate(listener, {name: synth}, cases, conditions, babble=babble)
+        mine = evaluate(listener, {name: synth}, cases, conditions, babble=babble, lead_s=args.lead)
         outcomes += mine
         for condition in conditions:
             print(_row(f"{name} {condition}", [o for o in mine if o.condition == str(condition)]), flush=True)
@@ -190,6 +190,9 @@ def main() -> None:
     p.add_argument("--errors", action="store_true", help="list every miss")
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")
+    p.add_argument(
+        "--lead", type=float, default=0.6, help="seconds of silence or noise before each command (not babble)"
+    )
     p.add_argument("--no-denoise", dest="denoise", action="store_false", help="without the RNNoise front-end")
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"

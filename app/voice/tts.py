@@ -36,6 +36,7 @@ class PiperSynthesizer:
         *,
         length_scale: float = 1.0,
         noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
         threads: int = 1,
     ) -> None:
         onnx, config = voice_paths(voice)
@@ -56,10 +57,18 @@ class PiperSynthesizer:
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelLoadError(f"Cannot load the Piper voice {onnx}: {exc}") from exc
         self._voice: Any = PiperVoice(config=piper_config, session=session)
-        self._config: Any = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale)
+        self._config: Any = SynthesisConfig(
+            length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale
+        )
         self._lock = threading.Lock()  # one ONNX run at a time; Piper's phonemizer is not re-entrant
         self.sample_rate = int(piper_config.sample_rate)
-        self._id = f"piper:{voice}:ls{length_scale:g}:ns{noise_scale}"
+        self._id = f"piper:{voice}:ls{length_scale:g}:ns{noise_scale}:nw{noise_w_scale}"
+
+    @classmethod
+    def steady(cls, voice: str = DEFAULT_VOICE) -> PiperSynthesizer:
+        """Without the generator's and the durations' noise: the same samples for the same text every time
+        (Piper otherwise speaks a little differently each time), for checks that one rendering decides."""
+        return cls(voice, noise_scale=0.0, noise_w_scale=0.0)
 
     @property
     def voice_id(self) -> str:
