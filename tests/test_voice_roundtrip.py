@@ -204,8 +204,8 @@ def test_a_quiet_talker_is_heard(listener: object) -> None:
 
 
 def test_denoiser_improves_snr_of_a_spoken_command() -> None:
-    """Over three commands: piper speaks a little differently each run, and on one phrase alone the gain
-    has ranged from 2.8 to about 5 dB."""
+    """Over three commands at 8 dB SNR: 4.8-6.4 dB better, measured, with Piper's steady rendering (with its
+    noise, one phrase alone ranged from 2.8 to about 5 dB from run to run)."""
     gains = []
     for text in ("swap squats for lunges", "rest for ninety seconds", "how many reps left"):
         noisy, clean = _spoken_command_in_noise(8.0, text)
