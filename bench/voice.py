@@ -190,9 +190,7 @@ def main() -> None:
     p.add_argument("--errors", action="store_true", help="list every miss")
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")
-    p.add_argument(
-        "--lead", type=float, default=0.6, help="seconds of silence or noise before each command (not babble)"
-    )
+    p.add_argument("--lead", type=float, default=0.6, help="seconds of silence or noise before each command")
     p.add_argument("--no-denoise", dest="denoise", action="store_false", help="without the RNNoise front-end")
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"

@@ -83,10 +83,6 @@ NON_COMMANDS: tuple[str, ...] = (
     "the weather is lovely",
 )
 
-# Background talkers run before a command as they do in a gym: the listener takes the background for
-# speech-like only from what it heard before an utterance (1 s of it at least) or from an utterance that
-# outlasts 3 s; with 0.6 s of talk before it, the command would share the first utterance the talk opened
-BABBLE_LEAD_S = 4.0
 BABBLE_TEXTS: tuple[str, ...] = (
     "So I told him we would meet at the station around noon.",
     "Honestly the new season of that show was better than I expected.",
@@ -237,8 +233,7 @@ def evaluate(
     lead_s: float = 0.6,
 ) -> list[Outcome]:
     """Every case in every voice and condition. Babble is ``babble`` or, by default, the first voice
-    speaking ``BABBLE_TEXTS``. ``lead_s``: the silence or noise before each command (for babble,
-    ``BABBLE_LEAD_S``)."""
+    speaking ``BABBLE_TEXTS``. ``lead_s``: the silence or noise before each command."""
     rng = np.random.default_rng(seed)
     cases = list(cases)
     babble_voices: list[Samples] = list(babble or [])
@@ -252,8 +247,7 @@ def evaluate(
                 noise = _noise_source(condition.noise, rng, babble_voices)
                 heard = reverberate(speech, rng) if condition.noise == "room" else speech
                 trial = Trial(voice_name, condition, case)
-                lead = BABBLE_LEAD_S if condition.noise == "babble" else lead_s
-                outcome = run_trial(listener, heard, trial, noise, lead_s=lead, spoken=len(speech))
+                outcome = run_trial(listener, heard, trial, noise, lead_s=lead_s, spoken=len(speech))
                 log.debug("%s", outcome)
                 outcomes.append(outcome)
     return outcomes

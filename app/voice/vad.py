@@ -76,13 +76,14 @@ class SegmenterConfig:
     # background at 8-15 dB SNR, of runs of babble alone at most 12 dB
     foreground_peak_db: float = 13.0
     background_hold_chunks: int = 10
-    # What the background is gets decided from before the talker began: while an utterance is open, the
-    # estimate is the one from the chunks before it, when at least ``background_evidence_chunks`` (1 s) of
-    # them were heard. With fewer (a recording that starts with the command), a lone talker's pauses are
-    # all the quiet chunks there are, and Silero calls them speech: "rest for ninety seconds" with 0.1 s of
-    # silence before it was cut after "ninety" as held by background speech. Then the background counts as
-    # speech-like only once the utterance itself outlasts the window (3 s, longer than a command).
-    background_evidence_chunks: int = 31
+    # A background was there before the talker began. While an utterance is open, a background level more
+    # than ``background_rise_db`` above the one before it is the talker's own pauses, not a background:
+    # in a recording that starts with the command, those pauses are the quietest chunks there are, Silero
+    # calls them speech, and "rest for ninety seconds" with 0.1 s of silence before it was cut after
+    # "ninety" as held by background speech (its pauses stood 30-50 dB over the silence before it; babble
+    # that was already there stays within a few dB). An utterance that outlasts the window (3 s, longer
+    # than a command) is judged on its own.
+    background_rise_db: float = 10.0
     silence_db: float = -90.0  # the background never counts as lower than this (digital silence)
 
 
@@ -133,8 +134,7 @@ class UtteranceSegmenter:
         self._above = 0
         self._below = 0
         self._held = 0
-        # the background before the open utterance: level, speech-like, chunks it was estimated from
-        self._before: tuple[float, bool, int] = (self.config.silence_db, False, 0)
+        self._before_db = self.config.silence_db  # the background's level before the open utterance
 
     def background(self) -> tuple[float, float]:
         """The background's level (dB) and the VAD's mean speech probability over it, from the history."""
@@ -175,13 +175,21 @@ class UtteranceSegmenter:
         """The background's level and whether it is speech-like, for the chunk about to be stepped."""
         c = self.config
         level, probability = self.background()
-        if not self.in_speech:
-            return level, probability >= c.speechlike_background
-        before_level, before_speechlike, heard_before = self._before
-        if heard_before >= c.background_evidence_chunks and before_speechlike:
-            return before_level, True
-        outlasted = len(self.levels) >= c.background_window_chunks
-        return level, outlasted and probability >= c.speechlike_background
+        speechlike = probability >= c.speechlike_background
+        if not self.in_speech or len(self.levels) >= c.background_window_chunks:
+            return level, speechlike
+        return level, speechlike and level <= self._before_db + c.background_rise_db
+
+    def _level_before(self) -> float:
+        """The background's level should an utterance start now: from the history less its last
+        ``preroll_chunks``, where a talker's onset may already be while the VAD lags it, or, where that
+        leaves too little, the quietest chunk heard."""
+        c = self.config
+        levels = [level for level, _ in self.history]
+        settled = levels[: len(levels) - c.preroll_chunks]
+        if len(settled) > c.start_chunks:
+            return max(float(np.percentile(settled, c.background_percentile)), c.silence_db)
+        return max(min(levels, default=c.silence_db), c.silence_db)
 
     def step(self, level: float, probability: float, *, complete: bool = False) -> Boundary:
         """One chunk: its level (``level_db``) and the VAD's speech probability."""
@@ -189,7 +197,7 @@ class UtteranceSegmenter:
         self.background_db, self.over_speech = self._estimate()
         self.foreground_threshold = self.background_db + c.foreground_margin_db
         if not self.in_speech:
-            self._before = self.background_db, self.over_speech, len(self.history)
+            self._before_db = self._level_before()
         self.history.append((level, probability))
         if not self.in_speech:
             self._above = self._above + 1 if probability >= c.start_threshold else 0
