@@ -143,6 +143,34 @@ def test_a_command_is_decided_while_background_talk_goes_on(own_listener: object
     assert set(accepted) <= {"next_set"}, spans  # the talkers alone trigger nothing
 
 
+def test_the_recogniser_hears_a_quiet_room_raw_and_noise_denoised(checker: object) -> None:
+    """RNNoise takes some of a voice it has no noise to take out of: in a quiet room the recogniser and the
+    checker get the microphone's samples as they are; at 15 dB SNR, the denoised ones."""
+    from app.voice.check import CommandChecker
+    from app.voice.denoise import RnnoiseDenoiser
+    from app.voice.listener import CommandListener
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.vad import SileroVad
+
+    assert isinstance(checker, CommandChecker)
+    fed: list[np.ndarray] = []
+
+    class Recording(PocketSphinxRecognizer):
+        def feed(self, pcm: np.ndarray) -> None:
+            fed.append(pcm.copy())
+            super().feed(pcm)
+
+    listener = CommandListener(Recording(), SileroVad(), denoiser=RnnoiseDenoiser(), checker=checker)
+    for snr_db, raw in ((60.0, True), (15.0, False)):
+        noisy, _ = _spoken_command_in_noise(snr_db, "next exercise")
+        fed.clear()
+        heard = listener.process(noisy)
+        assert [h.intent.name for h in heard if not h.intent.rejected] == ["skip_exercise"], snr_db
+        signal = np.concatenate([noisy, np.zeros((-len(noisy)) % 512, np.int16)])
+        chunks = {signal[i : i + 512].tobytes() for i in range(0, len(signal), 512)}
+        assert fed and all((chunk.tobytes() in chunks) == raw for chunk in fed), snr_db
+
+
 def _spoken_command_in_noise(
     snr_db: float, text: str = "swap squats for lunges"
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -171,6 +171,11 @@ class UtteranceSegmenter:
         self.in_speech = False
         self._above = 0
 
+    @property
+    def level_before(self) -> float:
+        """The background's level (dB) before the open (or next) utterance began."""
+        return self._before_db
+
     def _estimate(self) -> tuple[float, bool]:
         """The background's level and whether it is speech-like, for the chunk about to be stepped."""
         c = self.config
