@@ -80,7 +80,7 @@ class SegmenterConfig:
     # than ``background_rise_db`` above the one before it is the talker's own pauses, not a background:
     # in a recording that starts with the command, those pauses are the quietest chunks there are, Silero
     # calls them speech, and "rest for ninety seconds" with 0.1 s of silence before it was cut after
-    # "ninety" as held by background speech (its pauses stood 30-50 dB over the silence before it; babble
+    # "ninety" as held by background speech (its pauses stood 40-55 dB over the silence before it; babble
     # that was already there stays within a few dB). An utterance that outlasts the window (3 s, longer
     # than a command) is judged on its own.
     background_rise_db: float = 10.0
@@ -186,23 +186,21 @@ class UtteranceSegmenter:
         return level, speechlike and level <= self._before_db + c.background_rise_db
 
     def _level_before(self) -> float:
-        """The background's level should an utterance start now: from the history less its last
-        ``preroll_chunks``, where a talker's onset may already be while the VAD lags it, or, where that
-        leaves too little, the quietest chunk heard."""
+        """The background's level before an utterance that starts at the last chunk: from the history before
+        it less its last ``preroll_chunks``, where the talker's onset may already be while the VAD lags it,
+        or, where that leaves too little, the quietest chunk heard before it."""
         c = self.config
-        levels = [level for level, _ in self.history]
-        settled = levels[: len(levels) - c.preroll_chunks]
+        before = [level for level, _ in self.history][:-1]
+        settled = before[: len(before) - c.preroll_chunks]
         if len(settled) > c.start_chunks:
             return max(float(np.percentile(settled, c.background_percentile)), c.silence_db)
-        return max(min(levels, default=c.silence_db), c.silence_db)
+        return max(min(before, default=c.silence_db), c.silence_db)
 
     def step(self, level: float, probability: float, *, complete: bool = False) -> Boundary:
         """One chunk: its level (``level_db``) and the VAD's speech probability."""
         c = self.config
         self.background_db, self.over_speech = self._estimate()
         self.foreground_threshold = self.background_db + c.foreground_margin_db
-        if not self.in_speech:
-            self._before_db = self._level_before()
         self.history.append((level, probability))
         if not self.in_speech:
             self._above = self._above + 1 if probability >= c.start_threshold else 0
@@ -210,6 +208,7 @@ class UtteranceSegmenter:
                 self.in_speech, self.too_long, self.held_by_background = True, False, False
                 self._below = self._held = 0
                 self.levels = [level]
+                self._before_db = self._level_before()
                 return Boundary.STARTED
             return Boundary.NONE
         self.levels.append(level)
