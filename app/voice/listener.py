@@ -90,8 +90,9 @@ class CommandListener:
         self._segmenter = UtteranceSegmenter(segmenter)
         self._gain = InputGain()  # what the VAD hears: a quiet talker brought up (``app.voice.gain``)
         self._preroll: deque[tuple[Pcm, Pcm]] = deque(maxlen=self._segmenter.config.preroll_chunks)
-        # the open utterance, pre-roll first, as (raw, denoised) chunks; ``_raw``: whether the recogniser
-        # and the checker hear it raw (its onset stood ``CLEAN_SNR_DB`` over the background)
+        # the open utterance, pre-roll first, as (raw, heard) chunks: from the microphone, and as the
+        # recogniser and the checker hear them (denoised, or raw where ``_raw``: the utterance's onset stood
+        # ``CLEAN_SNR_DB`` over the background)
         self._utterance: list[tuple[Pcm, Pcm]] = []
         self._raw = False
         self._samples = 0
@@ -166,19 +167,20 @@ class CommandListener:
             onset = max([level, *(level_db(raw) for raw, _ in self._preroll)])
             self._raw = onset - seg.level_before >= CLEAN_SNR_DB
             log.debug("onset %.0f dB over the background (raw: %s)", onset - seg.level_before, self._raw)
-            self._utterance = list(self._preroll)
+            self._utterance = [(raw, raw if self._raw else denoised) for raw, denoised in self._preroll]
             self._preroll.clear()
             self._foreground = None
             self._early = None
             if not seg.over_speech:  # over background speech only the foreground is decoded (below)
                 self._start_decoding()
-        self._utterance.append((chunk, denoised))
+        heard = chunk if self._raw else denoised
+        self._utterance.append((chunk, heard))
         if self._decoding and seg.over_speech:
             # over background speech only the foreground is decoded (the whole utterance again if the
             # background falls quiet): feeding babble to the grammar search costs a third of real time
             self._stop_decoding()
         if self._decoding:
-            self.recognizer.feed(chunk if self._raw else denoised)
+            self.recognizer.feed(heard)
         back = seg.held_chunks if self._early_foreground else seg.trailing_silence  # 0: speech again
         if self._early is not None and back == 0:  # speech (or the foreground) after the early decision
             self._early = None
@@ -222,8 +224,8 @@ class CommandListener:
         self._stop_decoding()
         self.recognizer.start()
         self._decoding = True
-        for raw, denoised in self._utterance:
-            self.recognizer.feed(raw if self._raw else denoised)
+        for _, heard in self._utterance:
+            self.recognizer.feed(heard)
 
     def _stop_decoding(self) -> None:
         if self._decoding:
@@ -291,8 +293,7 @@ class CommandListener:
     def _check(self, grammar: Recognition) -> Recognition:
         """The checker's verdict on the open utterance (as the recogniser heard it) and its result."""
         assert self.checker is not None
-        heard = [raw if self._raw else denoised for raw, denoised in self._utterance]
-        return self.checker.decide(np.concatenate(heard), grammar)
+        return self.checker.decide(np.concatenate([h for _, h in self._utterance]), grammar)
 
     def flush(self) -> Heard | None:
         """End of input: decide an utterance still open."""

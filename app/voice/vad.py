@@ -173,7 +173,7 @@ class UtteranceSegmenter:
 
     @property
     def level_before(self) -> float:
-        """The background's level (dB) before the open (or next) utterance began."""
+        """The background's level (dB) before the open (or last) utterance began."""
         return self._before_db
 
     def _estimate(self) -> tuple[float, bool]:
