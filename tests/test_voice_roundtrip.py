@@ -274,6 +274,38 @@ def test_non_commands_rarely_trigger(listener: object) -> None:
     assert summary.false_triggers <= 1, [(o.text, o.got, o.heard_text) for o in outcomes if o.got != "none"]
 
 
+def test_the_grammar_recogniser_rejects_forced_decodes_on_its_own() -> None:
+    """Without Moonshine (``--no-check``, or its model missing) the grammar recogniser's confidence is the
+    only rejection, and its acoustic score is half of it: a forced decode of a non-command scores far under
+    a command. The search hands its word scores over in its own shifted units; read as they come, every
+    word scored as if perfect, and 14 of these 20 non-commands passed, against 6 read right."""
+    from app.voice.audio import to_pcm16
+    from app.voice.intents import parse_intent
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.roundtrip import NON_COMMANDS, to_16k
+    from app.voice.tts import PiperSynthesizer
+
+    recognizer = PocketSphinxRecognizer()
+    synth = PiperSynthesizer.steady()
+    gap = np.zeros(3200, np.float32)
+
+    def decode(text: str) -> tuple[str, float, float]:
+        speech = to_16k(synth.synthesize(text))
+        recognizer.start()
+        recognizer.feed(to_pcm16(np.concatenate([gap, 0.3 * speech / np.max(np.abs(speech)), gap])))
+        result = recognizer.finish()
+        return result.text, result.confidence, recognizer.last_acoustic
+
+    commands = [(c, decode(c.text)) for c in SUBSET]
+    wrong = [(c.text, text) for c, (text, _, _) in commands if parse_intent(text).name != c.intent]
+    assert len(wrong) <= 1, wrong
+    assert sum(confidence >= 0.5 for _, (_, confidence, _) in commands) >= 13
+    others = [decode(t) for t in NON_COMMANDS]
+    assert sum(bool(text) and confidence >= 0.5 for text, confidence, _ in others) <= 9, others
+    median = float(np.median([acoustic for _, (_, _, acoustic) in commands]))
+    assert -3.0 < median < -0.5  # per frame in natural log units, not the shifted ones (1024 times smaller)
+
+
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="eSpeak NG is not installed")
 def test_espeak_voice_is_rejected_rather_than_misheard(listener: object) -> None:
     """eSpeak's robotic voice scores poorly against the acoustic model: it is often rejected (a miss),
