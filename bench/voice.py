@@ -5,9 +5,9 @@
     .venv/bin/python bench/voice.py frontend   # CPU cost of the noise suppressor per second of audio
 
 The round trip speaks every command and non-command with Piper (three speeds) and eSpeak NG (three
-voices/rates, when installed), clean, with white, pink and babble noise at 15 and 8 dB SNR, and in a
-room (reverberation: RT60 0.5 s, the tail 5 dB under the direct sound), and
-runs the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
+voices/rates, when installed), clean, with white, pink, babble and (synthetic, instrumental) music at 15
+and 8 dB SNR, and in a room (reverberation: RT60 0.5 s, the tail 5 dB under the direct sound), and runs
+the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
 PocketSphinx, Moonshine's check (``--no-check`` to leave it out) and the intent parser.
 """
 
@@ -35,7 +35,7 @@ from app.voice.tts import SpeechSynthesizer
 
 CONDITIONS = (
     [Condition("clean")]
-    + [Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble")]
+    + [Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble", "music")]
     + [Condition("room")]
 )
 
@@ -186,7 +186,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("roundtrip")
     p.add_argument("--conditions", type=int, default=0, help="only the first N noise conditions")
-    p.add_argument("--noise", help="only these noises (comma-separated: clean, white, pink, babble)")
+    p.add_argument(
+        "--noise", help="only these noises (comma-separated: clean, white, pink, babble, music, room)"
+    )
     p.add_argument("--errors", action="store_true", help="list every miss")
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")

@@ -67,7 +67,7 @@ def test_piper_commands_clean_and_noisy(listener: object) -> None:
 
     assert isinstance(listener, CommandListener)
     voices = {"piper": PiperSynthesizer(length_scale=1.1)}
-    conditions = [Condition("clean"), Condition("pink", 15.0)]
+    conditions = [Condition("clean"), Condition("pink", 15.0), Condition("music", 15.0)]
     outcomes = evaluate(listener, voices, SUBSET, conditions)
     summary = summarize(outcomes)
     misses = [(o.text, o.condition, o.got, o.heard_text) for o in outcomes if not o.correct]

@@ -113,6 +113,38 @@ def pink_noise(n: int, rng: np.random.Generator) -> Samples:
     return np.asarray(np.fft.irfft(spectrum / np.sqrt(f), n), dtype=np.float32)
 
 
+def music_noise(n: int, rng: np.random.Generator, *, bpm: float = 124.0, rate: int = SAMPLE_RATE) -> Samples:
+    """Synthetic instrumental music, as a gym plays it: a kick on every beat, a hi-hat between beats, and on
+    each bar a bass note and a three-note chord of harmonic tones, from a random minor key."""
+    beat = int(60.0 / bpm * rate)
+    bar = 4 * beat
+    out = np.zeros(n + bar, np.float64)  # whole bars, cut to ``n`` at the end
+    k = np.arange(bar) / rate  # seconds into the bar
+    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-k[:beat] / 0.03)) * k[:beat]) * np.exp(-k[:beat] / 0.12)
+    hat_n = int(0.05 * rate)
+    for start in range(0, n, beat):
+        out[start : start + beat] += kick
+        hat = np.diff(rng.standard_normal(hat_n), prepend=0.0) * np.exp(-np.arange(hat_n) / (0.01 * rate))
+        out[start + beat // 2 : start + beat // 2 + hat_n] += 0.15 * hat
+    root = 110.0 * 2 ** (int(rng.integers(0, 12)) / 12)  # A2 to G#3
+    scale = (0, 2, 3, 5, 7, 8, 10)
+    for start in range(0, n, bar):
+        degree = int(rng.integers(0, len(scale)))
+        notes = [scale[(degree + i) % 7] + 12 * ((degree + i) // 7) for i in (0, 2, 4)]
+        for semitones in notes:
+            f = 2 * root * 2 ** (semitones / 12)
+            out[start : start + bar] += (
+                0.12
+                * sum(np.sin(2 * np.pi * h * f * k) / h for h in range(1, 6))
+                * np.exp(-k / (2 * bar / rate))
+            )
+        bass = root / 2 * 2 ** (notes[0] / 12)
+        out[start : start + bar] += (
+            0.4 * np.sin(2 * np.pi * bass * k) * (0.6 + 0.4 * np.cos(2 * np.pi * k * rate / beat))
+        )
+    return np.asarray(out[:n], dtype=np.float32)
+
+
 def babble_noise(n: int, rng: np.random.Generator, voices: Sequence[Samples]) -> Samples:
     """Several overlapping talkers (synthesized non-command speech), each looped at a random offset."""
     out = np.zeros(n, np.float32)
@@ -154,7 +186,7 @@ def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    noise: str  # "clean", "white", "pink", "babble"; or "room": no noise, the speech reverberant
+    noise: str  # "clean", "white", "pink", "babble", "music"; or "room": no noise, the speech reverberant
     snr_db: float = float("inf")
 
     def __str__(self) -> str:
@@ -264,6 +296,8 @@ def _noise_source(
         return lambda n: pink_noise(n, rng)
     if kind == "babble":
         return lambda n: babble_noise(n, rng, babble)
+    if kind == "music":
+        return lambda n: music_noise(n, rng)
     raise ValueError(f"unknown noise {kind!r}")
 
 
