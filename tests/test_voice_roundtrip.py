@@ -13,9 +13,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-from app.voice.roundtrip import COMMAND_CASES, Condition, evaluate, non_command_cases, summarize
+from app.voice.audio import to_pcm16
+from app.voice.recognizer import SAMPLE_RATE
+from app.voice.roundtrip import COMMAND_CASES, Condition, evaluate, non_command_cases, summarize, to_16k
+from app.voice.tts import SpeechSynthesizer
 
 pytestmark = pytest.mark.skipif(
     any(
@@ -27,6 +31,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 SUBSET = [c for i, c in enumerate(COMMAND_CASES) if i % 2 == 0]  # every intent family, 15 phrases
+
+
+def _spoken(synth: SpeechSynthesizer, text: str, gap_s: float) -> npt.NDArray[np.int16]:
+    """``text`` in ``synth``'s voice, peaking at -10 dBFS, ``gap_s`` of silence either side: 16 kHz PCM."""
+    speech = to_16k(synth.synthesize(text))
+    gap = np.zeros(int(gap_s * SAMPLE_RATE), np.float32)
+    return to_pcm16(np.concatenate([gap, 0.3 * speech / np.max(np.abs(speech)), gap]))
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +125,8 @@ def test_commands_over_background_talkers(own_listener: object) -> None:
 def test_a_command_is_decided_while_background_talk_goes_on(own_listener: object) -> None:
     """Live, background talkers do not stop: the utterance with the command must end soon after the
     command does, not when the talkers stop (or after the 6.4 s limit, as a rejection)."""
-    from app.voice.audio import to_pcm16
     from app.voice.listener import CommandListener
-    from app.voice.recognizer import SAMPLE_RATE
-    from app.voice.roundtrip import BABBLE_TEXTS, babble_noise, mix, to_16k
+    from app.voice.roundtrip import BABBLE_TEXTS, babble_noise, mix
     from app.voice.tts import PiperSynthesizer
 
     listener = own_listener
@@ -175,8 +184,7 @@ def _spoken_command_in_noise(
     snr_db: float, text: str = "swap squats for lunges"
 ) -> tuple[np.ndarray, np.ndarray]:
     """16 kHz int16: a Piper-spoken command with white noise at ``snr_db``, and the clean signal."""
-    from app.voice.audio import to_pcm16
-    from app.voice.roundtrip import mix, to_16k, white_noise
+    from app.voice.roundtrip import mix, white_noise
     from app.voice.tts import PiperSynthesizer
 
     speech = to_16k(PiperSynthesizer.steady().synthesize(text))
@@ -210,7 +218,7 @@ def test_a_quiet_talker_is_heard(listener: object) -> None:
     (Silero let the others pass unheard, or cut them), with it 27-28 (Piper speaks a little differently
     each run)."""
     from app.voice.listener import CommandListener
-    from app.voice.roundtrip import Trial, run_trial, to_16k, white_noise
+    from app.voice.roundtrip import Trial, run_trial, white_noise
     from app.voice.tts import PiperSynthesizer
 
     assert isinstance(listener, CommandListener)
@@ -279,20 +287,17 @@ def test_the_grammar_recogniser_rejects_forced_decodes_on_its_own() -> None:
     only rejection, and its acoustic score is half of it: a forced decode of a non-command scores far under
     a command. The search hands its word scores over in its own shifted units; read as they come, every
     word scored as if perfect, and 14 of these 20 non-commands passed, against 6 read right."""
-    from app.voice.audio import to_pcm16
     from app.voice.intents import parse_intent
     from app.voice.recognizer import PocketSphinxRecognizer
-    from app.voice.roundtrip import NON_COMMANDS, to_16k
+    from app.voice.roundtrip import NON_COMMANDS
     from app.voice.tts import PiperSynthesizer
 
     recognizer = PocketSphinxRecognizer()
     synth = PiperSynthesizer.steady()
-    gap = np.zeros(3200, np.float32)
 
     def decode(text: str) -> tuple[str, float, float]:
-        speech = to_16k(synth.synthesize(text))
         recognizer.start()
-        recognizer.feed(to_pcm16(np.concatenate([gap, 0.3 * speech / np.max(np.abs(speech)), gap])))
+        recognizer.feed(_spoken(synth, text, 0.2))
         result = recognizer.finish()
         return result.text, result.confidence, recognizer.last_acoustic
 
@@ -407,16 +412,12 @@ def test_vosk_round_trip() -> None:
 
 
 def test_push_to_talk_hears_only_while_the_key_is_held() -> None:
-    from app.voice.audio import to_pcm16
     from app.voice.listener import CommandListener
     from app.voice.recognizer import PocketSphinxRecognizer
-    from app.voice.roundtrip import to_16k
     from app.voice.tts import PiperSynthesizer
     from app.voice.vad import CHUNK, SileroVad
 
-    speech = to_16k(PiperSynthesizer.steady().synthesize("pause the workout"))
-    gap = np.zeros(int(0.8 * 16000), np.float32)
-    pcm = to_pcm16(np.concatenate([gap, 0.3 * speech / np.max(np.abs(speech)), gap]))
+    pcm = _spoken(PiperSynthesizer.steady(), "pause the workout", 0.8)
     pcm = np.concatenate([pcm, np.zeros((-len(pcm)) % CHUNK, np.int16)])
     chunks = [pcm[i : i + CHUNK] for i in range(0, len(pcm), CHUNK)]
     listener = CommandListener(PocketSphinxRecognizer(), SileroVad())

@@ -128,20 +128,18 @@ def music_noise(n: int, rng: np.random.Generator, *, bpm: float = 124.0, rate: i
         out[start + beat // 2 : start + beat // 2 + hat_n] += 0.15 * hat
     root = 110.0 * 2 ** (int(rng.integers(0, 12)) / 12)  # A2 to G#3
     scale = (0, 2, 3, 5, 7, 8, 10)
+    fade = np.exp(-k / (2 * bar / rate))  # a chord dies away over two bars
+    pulse = 0.6 + 0.4 * np.cos(2 * np.pi * k * rate / beat)  # the bass swells on each beat
     for start in range(0, n, bar):
         degree = int(rng.integers(0, len(scale)))
         notes = [scale[(degree + i) % 7] + 12 * ((degree + i) // 7) for i in (0, 2, 4)]
         for semitones in notes:
             f = 2 * root * 2 ** (semitones / 12)
             out[start : start + bar] += (
-                0.12
-                * sum(np.sin(2 * np.pi * h * f * k) / h for h in range(1, 6))
-                * np.exp(-k / (2 * bar / rate))
+                0.12 * sum(np.sin(2 * np.pi * h * f * k) / h for h in range(1, 6)) * fade
             )
         bass = root / 2 * 2 ** (notes[0] / 12)
-        out[start : start + bar] += (
-            0.4 * np.sin(2 * np.pi * bass * k) * (0.6 + 0.4 * np.cos(2 * np.pi * k * rate / beat))
-        )
+        out[start : start + bar] += 0.4 * np.sin(2 * np.pi * bass * k) * pulse
     return np.asarray(out[:n], dtype=np.float32)
 
 
