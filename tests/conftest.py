@@ -15,3 +15,8 @@ def litert_full() -> Iterator[Any]:
     estimator = create_estimator("litert", "full", threads=2)
     yield estimator
     estimator.close()
+
+
+import os  # noqa: E402
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests never need a display

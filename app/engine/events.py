@@ -24,6 +24,24 @@ class RepDetail:
     faults: tuple[str, ...] = ()
 
 
+def rep_to_json(r: RepDetail) -> dict[str, object]:
+    """One rep as the JSON outputs write it (``analyze --json``, the app's summary)."""
+    return {
+        "index": r.index,
+        "start_s": r.start_s,
+        "turn_s": r.turn_s,
+        "end_s": r.end_s,
+        "eccentric_s": r.eccentric_s,
+        "pause_s": r.pause_s,
+        "concentric_s": r.concentric_s,
+        "rom_deg": r.rom_deg,
+        "mean_speed_dps": r.mean_speed_dps,
+        "peak_speed_dps": r.peak_speed_dps,
+        "side": r.side,
+        "faults": list(r.faults),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     t: float  # stream time in seconds

@@ -22,6 +22,7 @@ import numpy as np
 
 from app.errors import NoPersonError, VideoError
 
+from .events import rep_to_json
 from .exercises.analyzer import ExerciseAnalyzer
 from .exercises.features import Track
 from .exercises.recognize import recognize_exercise
@@ -78,23 +79,7 @@ class AnalysisResult:
         return self.decoded_frames < 0.95 * self.info.frames - 2
 
     def to_json(self) -> dict[str, object]:
-        reps = [
-            {
-                "index": r.index,
-                "start_s": r.start_s,
-                "turn_s": r.turn_s,
-                "end_s": r.end_s,
-                "eccentric_s": r.eccentric_s,
-                "pause_s": r.pause_s,
-                "concentric_s": r.concentric_s,
-                "rom_deg": r.rom_deg,
-                "mean_speed_dps": r.mean_speed_dps,
-                "peak_speed_dps": r.peak_speed_dps,
-                "side": r.side,
-                "faults": list(r.faults),
-            }
-            for r in self.analyzer.reps
-        ]
+        reps = [rep_to_json(r) for r in self.analyzer.reps]
         return {
             "file": str(self.info.path),
             "exercise": self.exercise,

@@ -1,0 +1,57 @@
+"""What every screen is handed: the open database, the settings, the options, a job runner, the member.
+
+One ``AppContext`` per window, passed to each screen's constructor (no global, no singleton). Screens
+read and write through the domain operations (``app.storage.operations`` and friends) with
+``context.db``; they never open a database themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.settings import AppSettings, save_settings
+from app.storage.db import Database
+from app.ui.jobs import JobRunner
+from app.ui.options import AppOptions
+
+
+class Member(QObject):
+    """Who is signed in (a profile name, or None); screens redraw on ``changed``."""
+
+    changed = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    def sign_in(self, name: str) -> None:
+        self._name = name
+        self.changed.emit(name)
+
+    def sign_out(self) -> None:
+        self._name = None
+        self.changed.emit(None)
+
+
+@dataclass
+class AppContext:
+    db: Database
+    settings: AppSettings
+    options: AppOptions
+    jobs: JobRunner
+    member: Member = field(default_factory=Member)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.db.path.parent
+
+    def save_settings(self, settings: AppSettings) -> None:
+        self.settings = settings
+        save_settings(settings, self.data_dir)
