@@ -189,9 +189,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         print(_summary(result.to_json()))
     if args.save:
-        from app.storage.commands import save_analysis
+        from app.storage import open_database
+        from app.storage.operations import save_analysis
 
-        print(save_analysis(args, result), file=sys.stderr)
+        with open_database(args.data_dir) as db:
+            saved = save_analysis(db, args.profile, result, load=args.load, unit=args.unit)
+        print(saved.describe(), file=sys.stderr)
     return 0
 
 

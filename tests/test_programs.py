@@ -9,7 +9,6 @@ import pytest
 
 from app.engine.events import RepDetail
 from app.programs.catalog import Equipment, substitute
-from app.programs.commands import NextItem, replay
 from app.programs.fatigue import Advice, fatigue_signal, velocity_loss
 from app.programs.metrics import (
     MemberStats,
@@ -23,6 +22,7 @@ from app.programs.metrics import (
     streak,
     weekly_volume,
 )
+from app.programs.operations import NextItem, replay
 from app.programs.plans import Goal, Level, Plan, PlanRequest, Prescription, make_plan
 from app.programs.progression import Action, ProgressState, advance
 from app.storage import open_database
@@ -200,7 +200,7 @@ def _program_db(tmp_path: Path, goal: str = "strength", equipment: str = "barbel
 
 
 def test_next_hints_a_load_only_for_loaded_exercises(tmp_path: Path) -> None:
-    from app.programs.commands import plan_next
+    from app.programs.operations import plan_next
 
     def first_day(data: Path, equipment: str) -> dict[str, NextItem]:
         _program_db(data, goal="general", equipment=equipment)
@@ -240,7 +240,7 @@ def test_saved_workouts_are_sessions_of_the_active_program(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from app.cli import main
-    from app.programs.commands import program_progress
+    from app.programs.operations import program_progress
 
     _program_db(tmp_path)  # strength, barbell: A = squat, bench_press, shrug, plank; B = deadlift, ...
     with open_database(tmp_path) as db:
@@ -284,7 +284,7 @@ def test_session_rule_by_hand() -> None:
 
 
 def _active(conn: object, name: str) -> tuple[Plan, str]:
-    from app.programs.commands import active_program
+    from app.programs.operations import active_program
 
     found = active_program(conn, name)  # type: ignore[arg-type]
     assert found is not None

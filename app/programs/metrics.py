@@ -156,17 +156,26 @@ class MemberStats:
 
 
 BOARDS = ("reps", "volume", "streak", "form")
+_SCORES: dict[str, Callable[[MemberStats], float]] = {
+    "reps": lambda m: float(m.reps), "volume": lambda m: m.volume_kg,
+    "streak": lambda m: float(m.streak), "form": lambda m: m.form_weighted_reps,
+}  # fmt: skip
+
+
+def board_score(m: MemberStats, by: str) -> float:
+    """The member's score on the board ``by`` (one of ``BOARDS``)."""
+    return _score(by)(m)
+
+
+def _score(by: str) -> Callable[[MemberStats], float]:
+    if by not in _SCORES:
+        raise ValueError(f"unknown board {by!r}; choose from {', '.join(BOARDS)}")
+    return _SCORES[by]
 
 
 def leaderboard(members: Iterable[MemberStats], *, by: str = "reps") -> list[tuple[int, MemberStats]]:
     """Members ranked by one board; equal scores share a rank (1, 1, 3); names break display ties."""
-    keys: dict[str, Callable[[MemberStats], float]] = {
-        "reps": lambda m: float(m.reps), "volume": lambda m: m.volume_kg,
-        "streak": lambda m: float(m.streak), "form": lambda m: m.form_weighted_reps,
-    }  # fmt: skip
-    if by not in keys:
-        raise ValueError(f"unknown board {by!r}; choose from {', '.join(BOARDS)}")
-    key = keys[by]
+    key = _score(by)
     ordered = sorted(members, key=lambda m: (-key(m), m.name))
     ranked: list[tuple[int, MemberStats]] = []
     for i, m in enumerate(ordered):

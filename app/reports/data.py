@@ -11,16 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from app.engine.events import RepDetail
 from app.errors import StorageError
-from app.programs.commands import ProgramProgress, program_progress
 from app.programs.metrics import Record, WeekVolume, form_over_time, personal_records, weekly_volume
+from app.programs.operations import ProgramProgress, program_progress
 from app.storage import queries as q
 from app.storage.localtime import local_day
+from app.storage.profiles import require_profile
 
 HISTORY = timedelta(weeks=12)
+PERIODS = ("week", "month")  # what ``period_bounds`` knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ def gather(
     """One workout (``workout_id``), the latest (neither given) or a calendar week/month of local
     days (``today``: the local date, default now); ``profile`` narrows a period to one person."""
     today = today or date.today()
-    pid = _profile_id(conn, profile) if profile else None
+    pid = require_profile(conn, profile) if profile else None
     span: tuple[date, date] | None = None
     if period is not None:
         span = start, end = period_bounds(period, today)
@@ -116,7 +118,7 @@ def gather(
     details = _details(conn, workouts, with_reps=span is None)
     profiles = sorted({w.profile for w in workouts})
     if pid is None and len(profiles) == 1:
-        pid = _profile_id(conn, profiles[0])
+        pid = require_profile(conn, profiles[0])
     summaries = q.set_summaries(
         conn, profile_id=pid, since=(start - HISTORY).isoformat(), until=max(end, today).isoformat()
     )
@@ -142,15 +144,6 @@ def _period_label(period: str, start: date, end: date) -> str:
     if period == "month":
         return f"{start:%B %Y}: {start:%d %b} to {last:%d %b %Y} (local days)"
     return f"Week of {start:%A %d %B %Y}: {start:%d %b} to {last:%d %b %Y} (local days)"
-
-
-def _profile_id(conn: Connection, name: str) -> str:
-    row = conn.execute(
-        text("SELECT id FROM profiles WHERE name = :n AND deleted_at IS NULL"), {"n": name}
-    ).first()
-    if row is None:
-        raise StorageError(f"No profile called {name!r}; `spotter profile list` lists them.")
-    return str(row[0])
 
 
 def _details(conn: Connection, workouts: list[q.WorkoutRow], *, with_reps: bool) -> list[ReportWorkout]:

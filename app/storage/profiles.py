@@ -59,11 +59,17 @@ def list_profiles(conn: Connection) -> list[ProfileRow]:
     return [ProfileRow(r[0], r[1], r[2], r[3], r[4] is not None, r[5]) for r in rows]
 
 
-def remove_profile(conn: Connection, name: str) -> str:
-    """Tombstone the profile called ``name`` (its workouts are kept); returns its id."""
+def require_profile(conn: Connection, name: str) -> str:
+    """The id of the profile called ``name``; ``StorageError`` if there is none."""
     pid = rec.find_profile(conn, name)
     if pid is None:
         raise StorageError(f"No profile called {name!r}; `spotter profile list` lists them.")
+    return pid
+
+
+def remove_profile(conn: Connection, name: str) -> str:
+    """Tombstone the profile called ``name`` (its workouts are kept); returns its id."""
+    pid = require_profile(conn, name)
     rec.soft_delete(conn, s.profiles, pid)
     return pid
 
