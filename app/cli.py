@@ -23,7 +23,6 @@ from app.errors import SpotterError
 
 if TYPE_CHECKING:
     from app.engine.events import EventSink
-    from app.engine.pipeline import Analyzer
     from app.voice.cues import CueSpoken
     from app.voice.live import LiveVoice, VoiceOptions
 
@@ -56,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None,
         help="folder of the local database (default: $SPOTTER_DATA_DIR, else the user data folder)",
     )  # fmt: skip
+    _add_app_args(parser)
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("analyze", help="count, time and grade the reps in a video file")
@@ -93,6 +93,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage_parsers(sub)
     _add_voice_parsers(sub)
     return parser
+
+
+def _add_app_args(parser: argparse.ArgumentParser) -> None:
+    """``spotter`` with no command opens the app; these options shape it."""
+    g = parser.add_argument_group("the app (no command)")
+    g.add_argument("--source", dest="app_source", help="camera index, video file or stream URL to train with")
+    g.add_argument("--exercise", dest="app_exercise", help="exercise id, or auto, for the quick start")
+    g.add_argument("--profile", dest="app_profile", help="profile to sign in as (with --auto)")
+    g.add_argument("--fast", action="store_true", help="play a --source video as fast as it decodes")
+    g.add_argument("--auto", action="store_true", help="run the whole flow with nobody at the keyboard")
+    g.add_argument("--exit-when-done", action="store_true", help="with --auto: quit after the summary")
+    g.add_argument("--summary-json", type=Path, help="with --auto: write the workout summary here")
+    g.add_argument("--screenshot-dir", type=Path, help="with --auto: a PNG of every screen shown")
+    g.add_argument(
+        "--kiosk", action="store_true", help="gym kiosk: full screen, member sign-in, admin PIN to leave"
+    )
+    g.add_argument("--app-backend", choices=BACKENDS, help="pose runtime (default: the settings')")
+    g.add_argument("--app-model", choices=MODELS, help="BlazePose variant (default: the settings')")
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from app.ui.options import AppOptions
+
+    options = AppOptions(
+        data_dir=args.data_dir, source=args.app_source, realtime=not args.fast, exercise=args.app_exercise,
+        profile=args.app_profile, auto=args.auto, exit_when_done=args.exit_when_done,
+        summary_json=args.summary_json, screenshot_dir=args.screenshot_dir, kiosk=args.kiosk,
+        backend=args.app_backend, model=args.app_model,
+    )  # fmt: skip
+    if options.kiosk and not os.environ.get(KIOSK_CHILD):
+        from app.ui.kiosk import supervise
+
+        return supervise(sys.argv if sys.argv[0].endswith("spotter") else ["spotter", *sys.argv[1:]])
+    from app.ui.app import run_app
+
+    return run_app(options)
+
+
+KIOSK_CHILD = "SPOTTER_KIOSK_CHILD"  # set by the kiosk supervisor in its child
 
 
 def _add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -240,19 +279,6 @@ def _summary(r: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def _live_analyzer(exercise: str) -> Analyzer:
-    """The given exercise's analyzer, or one that recognises the exercise first ("auto")."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from app.engine.exercises.analyzer import ExerciseAnalyzer
-    from app.engine.exercises.auto import AutoExerciseAnalyzer
-    from app.engine.exercises.spec import get_spec
-
-    if exercise == "auto":
-        return AutoExerciseAnalyzer(ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize"))
-    return ExerciseAnalyzer(get_spec(exercise))
-
-
 def cmd_live(args: argparse.Namespace) -> int:
     from app.engine.capture import OpenCvFrameSource
     from app.engine.events import Event, PipelineStats, RepCounted
@@ -264,7 +290,9 @@ def cmd_live(args: argparse.Namespace) -> int:
         from app.storage.commands import check_save_pin
 
         check_save_pin(args)
-    analyzer = _live_analyzer(args.exercise)
+    from app.engine.exercises.auto import live_analyzer
+
+    analyzer = live_analyzer(args.exercise)
     target: int | str = int(args.source) if args.source.isdigit() else args.source
     source = OpenCvFrameSource(target, realtime=args.realtime)
     estimator = create_estimator(args.backend, args.model, threads=args.threads)
@@ -417,6 +445,7 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "app": cmd_app,
     "analyze": cmd_analyze,
     "live": cmd_live,
     "models": cmd_models,
@@ -442,10 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if args.command is None:
-        args = parser.parse_args(["live", *(argv or [])])
     try:
-        return _command(args.command)(args)
+        return _command(args.command or "app")(args)
     except SpotterError as exc:
         if os.environ.get("SPOTTER_DEBUG"):
             raise

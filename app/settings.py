@@ -6,6 +6,7 @@ the defaults (an unreadable one is kept aside as ``settings.json.bad``, and says
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -54,10 +55,8 @@ def load_settings(data_dir: Path | str | None = None) -> AppSettings:
         return AppSettings()
     except (OSError, ValueError, ValidationError) as exc:
         log.warning("Settings in %s are unreadable (%s); using the defaults", path, exc)
-        try:
+        with contextlib.suppress(OSError):
             path.replace(path.with_name(SETTINGS_FILE + ".bad"))
-        except OSError:
-            pass
         return AppSettings()
 
 

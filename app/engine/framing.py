@@ -65,7 +65,9 @@ def assess_framing(pose: Pose | None, rgb: RgbImage, *, needed: frozenset[str] =
     light = brightness(rgb)
     issues: list[FramingIssue] = []
     if light < DARK:
-        issues.append(FramingIssue("dark", "The room is too dark for the camera.", "Turn on a light facing you."))
+        issues.append(
+            FramingIssue("dark", "The room is too dark for the camera.", "Turn on a light facing you.")
+        )
     elif light > BRIGHT:
         issues.append(
             FramingIssue("bright", "The picture is washed out.", "Move away from the window or bright light.")
@@ -75,19 +77,22 @@ def assess_framing(pose: Pose | None, rgb: RgbImage, *, needed: frozenset[str] =
         return FramingReport(tuple(issues), light, None, tuple(sorted(needed)))
     xy = pose.image[:, :2]
     seen = pose.visibility >= VISIBLE
-    missing = sorted(
-        part for part in needed if not all(seen[lm] and _inside(xy[lm]) for lm in PARTS[part])
-    )
-    body = [lm for part in needed for lm in PARTS[part]]
+    # a part is in frame when one of its landmarks is seen inside it (from the side, the far limb hides)
+    missing = sorted(part for part in needed if not any(seen[lm] and _inside(xy[lm]) for lm in PARTS[part]))
+    body = [lm for part in needed for lm in PARTS[part] if seen[lm]] or [
+        lm for part in needed for lm in PARTS[part]
+    ]
     ys = xy[body, 1]
     top, bottom = float(np.min(ys)), float(np.max(ys))
     height = bottom - top
     order = list(PARTS)
     upper = [p for p in missing if order.index(p) <= order.index("hands")]
     lower = [p for p in missing if order.index(p) >= order.index("hips")]
-    if upper and lower or height > TOO_CLOSE:
+    if (upper and lower) or height > TOO_CLOSE:
         issues.append(
-            FramingIssue("too_close", "You are too close to the camera.", "Step back until your whole body shows.")
+            FramingIssue(
+                "too_close", "You are too close to the camera.", "Step back until your whole body shows."
+            )
         )
     elif lower:
         issues.append(
@@ -106,9 +111,7 @@ def assess_framing(pose: Pose | None, rgb: RgbImage, *, needed: frozenset[str] =
             )
         )
     elif height < TOO_FAR:
-        issues.append(
-            FramingIssue("too_far", "You are far from the camera.", "Come a step or two closer.")
-        )
+        issues.append(FramingIssue("too_far", "You are far from the camera.", "Come a step or two closer."))
     xs = xy[body, 0]
     if not missing and (float(np.min(xs)) < EDGE or float(np.max(xs)) > 1 - EDGE):
         issues.append(FramingIssue("cut_side", "You are at the edge of the picture.", "Move to the middle."))

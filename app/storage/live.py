@@ -66,8 +66,10 @@ class RecordingSink:
         load: float | None = None,
         unit: str | None = None,
         downstream: EventSink | None = None,
+        owns_db: bool = True,
     ) -> None:
         self._recorder, self._db = recorder, db
+        self._owns_db = owns_db  # False: the caller's database (the app's) stays open after close()
         self._load, self._unit = load, unit if load is not None else None
         self._downstream = downstream
         self._lock = threading.Lock()
@@ -117,11 +119,12 @@ class RecordingSink:
             self._downstream.emit(event)
 
     def close(self, *, timeout: float = 10.0) -> str:
-        """End the workout (after every queued event) and close the database; a one-line summary."""
+        """End the workout (after every queued event), close the database if it owns it; a summary line."""
         try:
             self._db.writer.call(self._end, timeout=timeout)
         finally:
-            self._db.close()
+            if self._owns_db:
+                self._db.close()
         lost = f", {self.failed} events NOT saved (see the log)" if self.failed else ""
         holds = [r.hold_s for r in self.sets if r.hold_s is not None]
         held = f" and {len(holds)} holds ({sum(holds):.0f} s)" if holds else ""

@@ -21,7 +21,7 @@ from app.ui.options import AppOptions
 class Member(QObject):
     """Who is signed in (a profile name, or None); screens redraw on ``changed``."""
 
-    changed = Signal(object)
+    changed = Signal(str)  # the name, or "" when signed out (never None through a signal)
 
     def __init__(self) -> None:
         super().__init__()
@@ -37,7 +37,7 @@ class Member(QObject):
 
     def sign_out(self) -> None:
         self._name = None
-        self.changed.emit(None)
+        self.changed.emit("")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 log = logging.getLogger(__name__)
 
 
-class Cancelled(Exception):
+class Cancelled(Exception):  # noqa: N818 (a state, not a failure)
     """Raised inside a job whose cancel flag was set."""
 
 
@@ -39,7 +39,8 @@ class CancelToken:
 
 
 class JobRunner(QObject):
-    _finished = Signal(object, object, object)  # (callback, value, is_error)
+    # one boxed (callback, value, is_error) tuple: PySide6 mis-counts a bare None passed as an object argument
+    _finished = Signal(object)
 
     def __init__(self, executor: Executor | None = None) -> None:
         super().__init__()
@@ -61,9 +62,9 @@ class JobRunner(QObject):
             self._pending.discard(f)
             exc = f.exception()
             if exc is None:
-                self._finished.emit(done, f.result(), False)
+                self._finished.emit((done, f.result(), False))
             else:
-                self._finished.emit(failed, exc, True)
+                self._finished.emit((failed, exc, True))
 
         future.add_done_callback(relay)
         return future
@@ -72,10 +73,13 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
-    @Slot(object, object, object)
-    def _deliver(self, callback: Callable[[Any], None], value: object, is_error: bool) -> None:
+    @Slot(object)
+    def _deliver(self, box: tuple[Callable[[Any], None], object, bool]) -> None:
+        callback, value, is_error = box
         if is_error and not isinstance(value, Cancelled):
-            log.info("Background job failed: %s", value, exc_info=value if isinstance(value, Exception) else None)
+            log.info(
+                "Background job failed: %s", value, exc_info=value if isinstance(value, Exception) else None
+            )
         callback(value)
 
     def shutdown(self, *, wait: bool = True) -> None:

@@ -83,13 +83,16 @@ QPushButton#primary {{ background: {p.accent}; color: {"#000000" if p.name == "h
     border-color: {p.accent}; font-weight: 600; }}
 QPushButton:checked {{ background: {p.bad}; border-color: {p.bad}; }}
 *:focus {{ outline: none; border: 3px solid {p.focus}; }}
-QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QListWidget, QTableWidget, QCalendarWidget QAbstractItemView {{
+QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QListWidget, QTableWidget,
+QCalendarWidget QAbstractItemView {{
     background: {p.panel}; border: {border}px solid {p.border}; border-radius: 4px; padding: 4px;
     selection-background-color: {p.accent};
 }}
+QHeaderView {{ background: {p.panel}; }}
 QHeaderView::section {{ background: {p.panel}; color: {p.muted}; border: none; padding: 4px; }}
 QTableWidget {{ gridline-color: {p.border}; }}
-QCheckBox::indicator, QRadioButton::indicator {{ width: {round(16 * text_scale)}px; height: {round(16 * text_scale)}px; }}
+QCheckBox::indicator, QRadioButton::indicator {{
+    width: {round(16 * text_scale)}px; height: {round(16 * text_scale)}px; }}
 QToolTip {{ background: {p.panel}; color: {p.text}; border: 1px solid {p.border}; }}
 QStatusBar {{ color: {p.muted}; }}
 """

@@ -21,7 +21,7 @@ from app.errors import SpeechError
 from app.voice.coach import VoiceCoach
 from app.voice.control import VoiceControl, WorkoutControls
 from app.voice.cues import CueEngine, CueSettings, CueSpoken
-from app.voice.listener import Heard
+from app.voice.listener import CommandListener, Heard
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class LiveVoice:
         self.options = options or VoiceOptions()
         self.control: VoiceControl | None = None
         self._mic_stop: Callable[[], None] | None = None
+        self.listener: CommandListener | None = None  # while listening: push-to-talk presses it
         self.echoes = 0  # commands dropped because the coach was talking
 
     @classmethod
@@ -97,6 +98,7 @@ class LiveVoice:
             enter_key_toggles_talk(listener, sys.stdin, log.warning)
         mic.start()
         self._mic_stop = mic.stop
+        self.listener = listener
         return True
 
     def _heard(self, heard: Heard) -> None:

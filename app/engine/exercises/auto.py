@@ -129,3 +129,13 @@ class AutoExerciseAnalyzer:
             events += self.analyzer.update(pose, kept_t)
         self._kept.clear()
         return events
+
+
+def live_analyzer(exercise: str) -> ExerciseAnalyzer | AutoExerciseAnalyzer:
+    """The given exercise's analyzer, or one that recognises the exercise first (``"auto"``);
+    the terminal's ``spotter live`` and the app both start their counting here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if exercise == "auto":
+        return AutoExerciseAnalyzer(ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize"))
+    return ExerciseAnalyzer(get_spec(exercise))

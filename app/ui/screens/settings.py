@@ -409,7 +409,7 @@ class SettingsScreen(Screen):
     def _open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.context.data_dir)))
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802  (Qt's name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         d = QBoxLayout.Direction
         self.columns.setDirection(d.LeftToRight if self.width() >= 1000 * theme.scale() else d.TopToBottom)

@@ -118,16 +118,16 @@ class LineChart(QWidget):
         self.setAccessibleDescription(f"{self._title}{span}. " + "; ".join(parts) + ".")
 
     # ------------------------------------------------------------------------------- geometry
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def minimumSizeHint(self) -> QSize:
         s = theme.scale()
         return QSize(round(180 * s), round(150 * s))
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         s = theme.scale()
         return QSize(round(420 * s), round(240 * s))
 
     # ---------------------------------------------------------------------------------- paint
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = theme.current()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

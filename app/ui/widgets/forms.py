@@ -183,7 +183,7 @@ QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
         if self.styleSheet() != sheet:
             self.setStyleSheet(sheet)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802  (Qt's name)
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.StyleChange:
             self._restyle()
         super().changeEvent(event)
@@ -235,7 +235,7 @@ class ProblemLabel(QLabel):
             kind = w.metaObject().className()  # focused, the focus ring shows instead
             w.setStyleSheet(f"{kind}:!focus {{ border: 3px solid {theme.current().bad}; }}")
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802  (Qt's name)
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.StyleChange:
             self._outline()
         super().changeEvent(event)

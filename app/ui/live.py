@@ -1,0 +1,223 @@
+"""A live workout in the app: the engine's pipeline, the recorder, the coach and the microphone, wired.
+
+Built from the ports that exist (``LivePipeline``, ``RecordingSink`` on the app's one
+``DatabaseWriter``, ``LiveVoice`` / ``VoiceControl``); nothing here counts or stores anything itself.
+Slow parts (loading the pose model, opening the camera, loading the voice) run on the job runner;
+the GUI thread only pulls the latest frame and pose (``latest``) and receives events through the
+``EngineBridge``. Every button that acts on the workout goes through the same ``VoiceControl`` as a
+spoken command, so a click and "next set" are one operation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.engine.capture import Frame, OpenCvFrameSource
+from app.engine.events import Event, EventSink, StreamEnded
+from app.engine.exercises.auto import live_analyzer
+from app.engine.pipeline import LivePipeline, PipelineConfig, PoseFrameProcessor
+from app.engine.pose.types import Pose, PoseEstimator
+from app.engine.sinks import TeeSink
+from app.engine.tally import SessionTally
+from app.errors import SpotterError
+from app.storage.live import RecordingSink
+from app.storage.recorder import WorkoutRecorder
+from app.ui.bridge import EngineBridge
+from app.ui.context import AppContext
+from app.voice.control import VoiceControl
+from app.voice.cues import CueSpoken
+from app.voice.intents import Intent
+from app.voice.live import LiveVoice, VoiceOptions
+
+log = logging.getLogger(__name__)
+
+#: A camera in the app is never given up on: unplugged mid-set, it is reopened with backoff until it
+#: is back (the screen says "camera lost, reconnecting"), and the workout goes on.
+PATIENT = PipelineConfig(max_restarts=1_000_000, restart_window_s=60.0, backoff_max_s=4.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkoutPlan:
+    """What the person chose to do: who, which exercise ("auto": recognise it), from where."""
+
+    profile: str | None  # None: a guest (nothing is saved)
+    exercise: str = "auto"
+    source: str = "0"
+    realtime: bool = True
+    load: float | None = None
+    unit: str = "kg"
+    target_reps: int | None = None
+    sets: int = 3
+    rest_s: int = 90
+
+
+class LiveSession(QObject):
+    """One live workout. ``start()`` builds it off the GUI thread (``started`` or ``failed``);
+    ``end()`` stops it; ``finished`` carries the recorder's one-line summary once all is closed."""
+
+    started = Signal()
+    failed = Signal(object)  # the exception
+    finished = Signal(str)
+
+    def __init__(
+        self, context: AppContext, plan: WorkoutPlan, *, estimator: PoseEstimator | None = None
+    ) -> None:
+        super().__init__()
+        self._given = estimator  # the set-up check's, handed on (its model is loaded already)
+        self.context, self.plan = context, plan
+        self.bridge = EngineBridge()
+        self.tally = SessionTally()
+        self.bridge.event_received.connect(self._on_event)
+        self.pipeline: LivePipeline | None = None
+        self.processor: PoseFrameProcessor | None = None
+        self.control: VoiceControl | None = None
+        self.recording: RecordingSink | None = None
+        self.voice: LiveVoice | None = None
+        self.listening = False
+        self._estimator: PoseEstimator | None = None
+        self._t_start = time.monotonic()
+        self._closing = False
+        self._closed = False
+        self.summary = ""
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        self._t_start = time.monotonic()
+        self.context.jobs.submit(self._build, lambda _r: self.started.emit(), self._build_failed)
+
+    def _build(self) -> None:
+        from app.engine.pose.estimators import create_estimator
+
+        settings, opts = self.context.settings, self.context.options
+        source = OpenCvFrameSource(self.plan.source, realtime=self.plan.realtime, size=settings.resolution)
+        estimator = self._given or create_estimator(
+            opts.backend or settings.backend, opts.model or settings.model, threads=opts.threads
+        )
+        estimator.reset()
+        self._estimator = estimator
+        self.processor = PoseFrameProcessor(estimator, live_analyzer(self.plan.exercise))
+        voice = (
+            LiveVoice.open_coach(self._voice_options(), self._caption) if settings.voice else LiveVoice(None)
+        )
+        self.voice = voice
+        downstream: EventSink = self.bridge if voice.coach is None else TeeSink(self.bridge, voice.coach)
+        sink: EventSink = downstream
+        if self.plan.profile is not None:
+            recorder = WorkoutRecorder(self.context.db, self.plan.profile, source="live")
+            self.recording = RecordingSink(
+                recorder, self.context.db, load=self.plan.load, unit=self.plan.unit,
+                downstream=downstream, owns_db=False,
+            )  # fmt: skip
+            sink = self.recording
+        config = PATIENT if not _is_file(self.plan.source) else PipelineConfig()
+        self.pipeline = LivePipeline(source, self.processor, sink, config=config)
+        self.control = VoiceControl(
+            self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
+        )
+        self.pipeline.start()  # opens the source here: a missing camera raises CameraError
+        if settings.listen:
+            self.listening = voice.listen(self.pipeline, sink, self.pipeline.stream_time)
+
+    def _build_failed(self, exc: BaseException) -> None:
+        self._close_parts()
+        self.failed.emit(exc)
+
+    def _voice_options(self) -> VoiceOptions:
+        s = self.context.settings
+        return VoiceOptions(
+            speak=s.voice, engine=s.voice_engine, rep_counts=s.rep_counts, target_reps=self.plan.target_reps,
+            rest_s=self.plan.rest_s,
+        )  # fmt: skip
+
+    def _caption(self, line: CueSpoken) -> None:
+        """The coach started a line (its thread): shown as a caption, kept with the workout."""
+        self.bridge.emit(line)
+        if self.recording is not None and self.pipeline is not None:
+            self.recording.emit(dataclasses.replace(line, t=self.pipeline.stream_time()))
+
+    def _on_event(self, event: Event) -> None:
+        self.tally.feed(event)
+        if isinstance(event, StreamEnded) and not self._closed:
+            self._finish()
+
+    # ------------------------------------------------------------------ controls (one path with voice)
+    def command(self, name: str, **slots: Any) -> None:
+        """Carry out a command as if it was spoken (a button, a key): pause, resume, next_set,
+        end_workout, rest, mute..."""
+        if self.control is None:
+            return
+        if name == "next_set":
+            self.tally.close_set(self.tally.last_t)
+        self.control.handle(Intent(name, dict(slots), text="", confidence=1.0))
+
+    def end(self) -> None:
+        """End the workout (the pipeline finishes the open set; ``finished`` follows)."""
+        if self.pipeline is not None and self.pipeline.running:
+            self.pipeline.stop()
+        elif not self._closed:
+            self._finish()
+
+    @property
+    def paused(self) -> bool:
+        return self.pipeline is not None and self.pipeline.paused
+
+    def latest(self) -> tuple[Frame | None, Pose | None, int]:
+        """The newest frame the engine took, the newest pose and that pose's frame number."""
+        if self.pipeline is None or self.processor is None:
+            return None, None, -1
+        seq, pose = self.processor.last_pose
+        return self.pipeline.latest_frame, pose, seq
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._t_start
+
+    def _finish(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.context.jobs.submit(self._close_parts, self._closed_ok, self._closed_badly)
+
+    def _closed_ok(self, summary: str) -> None:
+        self.summary = summary or ""
+        self.finished.emit(self.summary)
+
+    def _closed_badly(self, exc: BaseException) -> None:
+        log.error("Closing the workout failed: %s", exc)
+        self.summary = f"the workout could not be closed cleanly: {exc}"
+        self.finished.emit(self.summary)
+
+    def _close_parts(self) -> str:
+        """Stop and join everything this session started (any thread but the engine's)."""
+        summary = ""
+        if self.pipeline is not None:
+            self.pipeline.stop()
+            self.pipeline.join(timeout=5.0)
+        if self.voice is not None:
+            self.voice.close(finish_s=0.0)
+        if self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+        if self.recording is not None:
+            try:
+                summary = self.recording.close()
+            except SpotterError as exc:
+                summary = f"the workout could not be saved: {exc}"
+        self._closed = True
+        return summary
+
+    def close_now(self) -> None:
+        """Synchronously stop everything (the window is closing)."""
+        if not self._closed:
+            self._closing = True
+            self._close_parts()
+
+
+def _is_file(source: str) -> bool:
+    return not source.isdigit() and "://" not in source

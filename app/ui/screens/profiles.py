@@ -1,0 +1,162 @@
+"""Who is training: pick a profile (a PIN where it has one), add one, or train as a guest."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import StorageError
+from app.storage import operations as ops
+from app.ui.screens.base import Screen, button
+
+MAX_TRIES = 5
+LOCKOUT_S = 30.0
+
+
+class PinDialog(QDialog):
+    """Asks for a PIN (digits, hidden); ``pin`` holds it after ``accept``."""
+
+    def __init__(self, parent: QWidget | None, name: str, note: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"PIN for {name}")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Enter the PIN of <b>{name}</b>"))
+        self.field = QLineEdit()
+        self.field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.field.setInputMask("")
+        self.field.setMaxLength(12)
+        self.field.setAccessibleName("PIN")
+        layout.addWidget(self.field)
+        self.note = QLabel(note)
+        self.note.setObjectName("bad")
+        layout.addWidget(self.note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    @property
+    def pin(self) -> str:
+        return self.field.text().strip()
+
+
+class ProfileScreen(Screen):
+    name = "profiles"
+    title = "Who is training?"
+
+    def __init__(self, context: Any, nav: Any) -> None:
+        super().__init__(context, nav)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 30, 40, 30)
+        title = QLabel(self.title)
+        title.setObjectName("title")
+        layout.addWidget(title)
+        self.message = QLabel("")
+        self.message.setObjectName("bad")
+        self.message.setAccessibleName("Sign-in message")
+        layout.addWidget(self.message)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(14)
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
+        form = QHBoxLayout()
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText("New profile's name")
+        self.new_name.setAccessibleName("New profile name")
+        self.new_pin = QLineEdit()
+        self.new_pin.setPlaceholderText("PIN (optional, 4+ digits)")
+        self.new_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pin.setAccessibleName("New profile PIN")
+        self.new_unit = QComboBox()
+        self.new_unit.addItems(["kg", "lb"])
+        self.new_unit.setAccessibleName("New profile unit")
+        add = button("&Add profile", primary=True, tip="Create the profile and sign in")
+        add.clicked.connect(self._add)
+        self.new_name.returnPressed.connect(self._add)
+        for w in (self.new_name, self.new_pin, self.new_unit, add):
+            form.addWidget(w)
+        layout.addLayout(form)
+        self._tries: dict[str, tuple[int, float]] = {}
+        self.buttons: dict[str, Any] = {}
+
+    def entered(self, payload: Any = None) -> None:
+        self.context.member.sign_out()
+        self.message.setText("")
+        self._fill()
+
+    def _fill(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()  # type: ignore[union-attr]
+        self.buttons = {}
+        profiles = ops.list_profiles(self.context.db)
+        for i, p in enumerate(profiles):
+            b = button(
+                ("🔒 " if p.has_pin else "") + p.name, name=f"Sign in as {p.name}", tip=f"{p.kind}, {p.unit}"
+            )
+            b.setMinimumSize(200, 70)
+            b.clicked.connect(lambda _c=False, n=p.name: self.choose(n))
+            self.grid.addWidget(b, i // 4, i % 4)
+            self.buttons[p.name] = b
+        if not self.context.options.kiosk:
+            guest = button("Guest (nothing saved)", name="Train as a guest")
+            guest.setMinimumSize(200, 70)
+            guest.clicked.connect(lambda: self.choose(None))
+            self.grid.addWidget(guest, len(profiles) // 4, len(profiles) % 4)
+            self.buttons[""] = guest
+        first = next(iter(self.buttons.values()), None)
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def choose(self, name: str | None, pin: str | None = None) -> bool:
+        """Sign in as ``name`` (None: a guest); asks for the PIN unless given. True when signed in."""
+        if name is None:
+            self.context.member.sign_out()
+            self.nav.go("home")
+            return True
+        tries, since = self._tries.get(name, (0, 0.0))
+        if tries >= MAX_TRIES and time.monotonic() - since < LOCKOUT_S:
+            self.message.setText(f"Too many wrong PINs for {name}: wait {LOCKOUT_S:.0f} s and try again.")
+            return False
+        if pin is None and ops.needs_pin(self.context.db, name):
+            dialog = PinDialog(self, name)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            pin = dialog.pin
+        try:
+            ops.check_pin(self.context.db, name, pin, consequence="you are not signed in")
+        except StorageError as exc:
+            self._tries[name] = (tries + 1, time.monotonic())
+            self.message.setText(str(exc))
+            return False
+        self._tries.pop(name, None)
+        self.context.member.sign_in(name)
+        self.nav.go("home")
+        return True
+
+    def _add(self) -> None:
+        name, pin = self.new_name.text().strip(), self.new_pin.text().strip() or None
+        try:
+            ops.add_profile(self.context.db, name, pin=pin, unit=self.new_unit.currentText())
+        except StorageError as exc:
+            self.message.setText(str(exc))
+            return
+        self.new_name.clear()
+        self.new_pin.clear()
+        self.choose(name, pin or "")

@@ -1,0 +1,265 @@
+"""The workout: the camera stage, the count, form, the coach's captions, and rest between sets.
+
+The display timer pulls the newest frame and pose from the session (latest wins, ~30 Hz); engine
+events arrive through the session's ``EngineBridge``. Buttons and keys act through the session's
+``command``, the same path a spoken command takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
+
+from app.engine.events import (
+    CameraStalled,
+    EngineFailed,
+    ExerciseRecognized,
+    FormFault,
+    PipelineStats,
+    RepCounted,
+    SetFinished,
+)
+from app.engine.exercises.spec import get_spec
+from app.ui.live import LiveSession
+from app.ui.screens.base import Screen, button
+from app.ui.widgets.coaching import CueDock, FormMeter, RepCounter, RestTimer
+from app.ui.widgets.stage import CameraStage
+from app.voice.control import VoiceCommand
+from app.voice.cues import CueSpoken
+
+DISPLAY_HZ = 30
+
+
+class WorkoutScreen(Screen):
+    name = "workout"
+    title = "Workout"
+
+    def __init__(self, context: Any, nav: Any) -> None:
+        super().__init__(context, nav)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        self.stage = CameraStage()
+        layout.addWidget(self.stage, 3)
+        side = QVBoxLayout()
+        self.counter = RepCounter()
+        self.meter = FormMeter()
+        self.dock = CueDock()
+        self.rest = RestTimer()
+        self.rest.hide()
+        self.rest.finished.connect(self._rest_over)
+        self.status = QLabel("Starting…")
+        self.status.setObjectName("muted")
+        self.status.setAccessibleName("Workout status")
+        self.status.setWordWrap(True)
+        side.addWidget(self.counter, 3)
+        side.addWidget(self.meter)
+        side.addWidget(self.rest)
+        side.addWidget(self.dock, 2)
+        side.addWidget(self.status)
+        row = QHBoxLayout()
+        self.pause = button("&Pause", tip="Pause or resume the count (P); say 'pause' / 'resume'")
+        self.pause.clicked.connect(self.toggle_pause)
+        self.next_set = button("&Next set", tip="Close this set and rest (N); say 'next set'")
+        self.next_set.clicked.connect(lambda: self._command("next_set"))
+        self.talk = button("&Talk (hold T)", tip="Push to talk: hold, say a command, let go (T)")
+        self.talk.setCheckable(True)
+        self.talk.toggled.connect(self._talk)
+        self.end = button("&End workout", primary=True, tip="End and see the summary (E); say 'end workout'")
+        self.end.clicked.connect(self.end_workout)
+        for b in (self.pause, self.next_set, self.talk, self.end):
+            row.addWidget(b)
+        side.addLayout(row)
+        layout.addLayout(side, 2)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_pause)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // DISPLAY_HZ)
+        self._timer.timeout.connect(self._refresh)
+        self.session: LiveSession | None = None
+        self.shown_frames = 0
+        self._last_seq = -1
+        self._set_no = 0
+        self._exercise = ""
+
+    # ------------------------------------------------------------------ life cycle
+    def entered(self, payload: Any = None) -> None:
+        assert isinstance(payload, LiveSession)
+        self.session = s = payload
+        self._set_no, self._exercise, self.shown_frames, self._last_seq = 0, "", 0, -1
+        self.meter.clear()
+        self.dock.captions_on = self.context.settings.captions
+        self.dock.history.clear()
+        self.rest.hide()
+        plan = s.plan
+        self._exercise = "" if plan.exercise == "auto" else plan.exercise
+        self._show_count()
+        self.status.setText("Loading the pose model and the coach…")
+        self.end.setEnabled(True)
+        b = s.bridge
+        b.rep_counted.connect(self._rep)
+        b.set_finished.connect(self._set_finished)
+        b.cue_spoken.connect(self._cue)
+        b.form_fault.connect(self._fault)
+        b.camera_stalled.connect(self._stalled)
+        b.camera_reconnected.connect(self._reconnected)
+        b.stats_updated.connect(self._stats)
+        b.exercise_recognized.connect(self._recognized)
+        b.engine_failed.connect(self._engine_failed)
+        b.voice_command.connect(self._voice)
+        b.workout_paused.connect(lambda _e: self._paused(True))
+        b.workout_resumed.connect(lambda _e: self._paused(False))
+        s.started.connect(self._started)
+        s.failed.connect(self._failed)
+        s.finished.connect(self._finished)
+        self.stage.camera_state = "off"
+        s.start()
+
+    def _started(self) -> None:
+        s = self.session
+        assert s is not None
+        self.stage.camera_state = "live"
+        self.talk.setEnabled(s.listening)
+        mic = "voice commands on (hold T to talk)" if s.listening else "voice commands off"
+        self.status.setText(f"Go! {mic}")
+        self._timer.start()
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.session is not None:
+            self.nav.go("no_camera", (self.session.plan, str(exc)))
+
+    def leaving(self) -> None:
+        self._timer.stop()
+        self.rest.stop()
+
+    # ------------------------------------------------------------------ display
+    def _refresh(self) -> None:
+        if self.session is None:
+            return
+        frame, pose, _seq = self.session.latest()
+        if frame is None or frame.seq == self._last_seq:
+            return
+        self._last_seq = frame.seq
+        self.stage.set_frame(frame.rgb, pose)
+        self.shown_frames += 1
+
+    def _show_count(self) -> None:
+        s = self.session
+        reps = len(s.tally.current.reps) if s is not None and s.tally.current is not None else 0
+        target = s.plan.target_reps if s is not None else None
+        self.counter.show_count(
+            reps, target=target, exercise=self._exercise or "recognising…", set_no=max(1, self._set_no)
+        )
+
+    # ------------------------------------------------------------------ events
+    def _rep(self, event: RepCounted) -> None:
+        if self.rest.running:  # training again: the rest is over
+            self.rest.stop(skipped=True)
+        self._exercise = event.exercise
+        if self.session is not None and self.session.tally.current is not None:
+            self._set_no = len([x for x in self.session.tally.sets if x.hold_s is None])
+        self.stage.flash()
+        self.meter.add(event.rep)
+        self._show_count()
+
+    def _set_finished(self, event: SetFinished) -> None:
+        self._begin_rest(f"Set done: {event.reps} {event.exercise.replace('_', ' ')}.")
+
+    def _begin_rest(self, note: str, seconds: int | None = None) -> None:
+        s = self.session
+        if s is None or (s.plan.rest_s <= 0 and seconds is None):
+            return
+        done = len(s.tally.sets)
+        left = max(0, s.plan.sets - done)
+        next_up = (
+            f"{note} {left} set{'s' if left != 1 else ''} to go."
+            if left
+            else f"{note} That was the last set."
+        )
+        self.rest.show()
+        self.rest.start(seconds if seconds is not None else s.plan.rest_s, next_up=next_up)
+        self.meter.clear()
+
+    def _rest_over(self, _skipped: bool) -> None:
+        self.rest.hide()
+        self._show_count()
+
+    def _cue(self, line: CueSpoken) -> None:
+        self.dock.caption(line.text, kind=line.kind, audible=line.audible)
+
+    def _fault(self, fault: FormFault) -> None:
+        self.dock.show_fault(fault.cue)
+
+    def _stalled(self, event: CameraStalled) -> None:
+        self.stage.camera_state = "lost"
+        self.stage.camera_note = f"Camera lost, reconnecting (attempt {event.attempt})…"
+        self.status.setText(f"{event.message}. Your reps so far are saved.")
+        self.stage.update()
+
+    def _reconnected(self, _event: object) -> None:
+        self.stage.camera_state = "live"
+        self.stage.camera_note = ""
+        self.status.setText("Camera back. Carry on.")
+
+    def _stats(self, event: PipelineStats) -> None:
+        self.stage.stats_text = (
+            f"{event.fps:.0f} fps · {event.dropped} dropped · {event.latency_p95_ms:.0f} ms p95"
+        )
+
+    def _recognized(self, event: ExerciseRecognized) -> None:
+        self._exercise = event.exercise
+        self.status.setText(f"Recognised {get_spec(event.exercise).name} ({event.confidence:.0%} sure).")
+        self._show_count()
+
+    def _engine_failed(self, event: EngineFailed) -> None:
+        self.status.setText(f"The {event.where} stopped: {event.message}. Your reps so far are saved.")
+
+    def _voice(self, command: VoiceCommand) -> None:
+        name = command.intent
+        if name == "rest":
+            seconds = command.slots.get("seconds")
+            self._begin_rest("Resting.", int(seconds) if isinstance(seconds, int | float) else None)
+        elif name in ("next_set", "resume") and self.rest.running:
+            self.rest.stop(skipped=True)
+        elif name == "next_set":
+            self._begin_rest("Set closed.")
+        if command.text:
+            self.dock.caption(f"You said: “{command.text}”", kind="command")
+
+    def _paused(self, paused: bool) -> None:
+        self.pause.setText("&Resume" if paused else "&Pause")
+        self.stage.camera_state = "paused" if paused else "live"
+        self.stage.camera_note = "Paused — press P or say 'resume'" if paused else ""
+        self.stage.update()
+
+    # ------------------------------------------------------------------ actions
+    def _command(self, name: str, **slots: Any) -> None:
+        if self.session is not None:
+            self.session.command(name, **slots)
+
+    def toggle_pause(self) -> None:
+        if self.session is not None:
+            self._command("resume" if self.session.paused else "pause")
+
+    def _talk(self, on: bool) -> None:
+        voice = self.session.voice if self.session is not None else None
+        listener = voice.listener if voice is not None else None
+        if listener is None:
+            return
+        if on:
+            listener.press()
+        else:
+            listener.release()
+
+    def end_workout(self) -> None:
+        if self.session is not None:
+            self.end.setEnabled(False)
+            self.status.setText("Saving…")
+            self.session.end()
+
+    def _finished(self, summary: str) -> None:
+        self._timer.stop()
+        self.rest.stop()
+        self.stage.camera_state = "ended"
+        self.nav.go("summary", self.session)

@@ -1,0 +1,197 @@
+"""The main window: a stack of screens, navigation with a back history, shortcuts, the kiosk's rules.
+
+Screens are built once and handed the ``AppContext`` and this window as their ``Navigator``; the
+window holds no rule of its own beyond which screen shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QWidget
+
+from app.storage.pins import verify_pin
+from app.ui import theme
+from app.ui.context import AppContext
+from app.ui.screens.base import Screen
+from app.ui.screens.profiles import PinDialog
+
+log = logging.getLogger(__name__)
+
+
+def build_screens(context: AppContext, nav: MainWindow) -> list[Screen]:
+    from app.ui.screens.history import HistoryScreen
+    from app.ui.screens.home import HomeScreen
+    from app.ui.screens.leaderboards import LeaderboardScreen
+    from app.ui.screens.profiles import ProfileScreen
+    from app.ui.screens.programs import ProgramBuilderScreen
+    from app.ui.screens.settings import SettingsScreen
+    from app.ui.screens.setup import NoCameraScreen, SetupScreen
+    from app.ui.screens.summary import SummaryScreen
+    from app.ui.screens.workout import WorkoutScreen
+
+    kinds: list[type[Screen]] = [
+        ProfileScreen, HomeScreen, SetupScreen, NoCameraScreen, WorkoutScreen, SummaryScreen,
+        HistoryScreen, LeaderboardScreen, ProgramBuilderScreen, SettingsScreen,
+    ]  # fmt: skip
+    return [kind(context, nav) for kind in kinds]
+
+
+class MainWindow(QMainWindow):
+    screen_shown = Signal(str)
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.unattended = context.options.auto
+        self.setWindowTitle("Spotter")
+        self.resize(1280, 800)
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.screens: dict[str, Screen] = {}
+        for screen in build_screens(context, self):
+            self.screens[screen.name] = screen
+            self.stack.addWidget(screen)
+        self._history: list[tuple[str, Any]] = []
+        self._current: tuple[str, Any] | None = None
+        self.member_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.member_label)
+        context.member.changed.connect(self._member_changed)
+        settings = self.screens["settings"]
+        saved = getattr(settings, "settings_saved", None)
+        if saved is not None:
+            saved.connect(self.apply_look)
+        self._shortcuts()
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.timeout.connect(self._idle_sign_out)
+        self.allow_close = not context.options.kiosk
+        if context.options.kiosk:
+            QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+            self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+
+    # ------------------------------------------------------------------ navigation
+    def go(self, name: str, payload: Any = None) -> None:
+        if self._current is not None:
+            self.screens[self._current[0]].leaving()
+            if name not in ("setup", "workout", "no_camera") and self._current[0] not in ("setup", "workout"):
+                self._history.append(self._current)
+        if name in ("home", "profiles"):
+            self._history.clear()
+        self._current = (name, payload)
+        screen = self.screens[name]
+        self.stack.setCurrentWidget(screen)
+        screen.entered(payload)
+        screen.setFocus(Qt.FocusReason.OtherFocusReason)
+        screen.focusNextChild()
+        self.statusBar().showMessage(screen.title)
+        self.screen_shown.emit(name)
+
+    def back(self) -> None:
+        if self._current is not None and self._current[0] == "workout":
+            return  # a workout ends with End workout, not Esc
+        if self._history:
+            name, payload = self._history.pop()
+            self._current = None
+            self.go(name, payload)
+            if self._history and self._history[-1][0] == name:
+                self._history.pop()
+        elif self._current is not None and self._current[0] != "profiles":
+            self.go("home" if self.context.member.name or self._current[0] != "home" else "profiles")
+
+    def current(self) -> QWidget | None:
+        return self.stack.currentWidget()
+
+    @property
+    def current_name(self) -> str | None:
+        return None if self._current is None else self._current[0]
+
+    def _shortcuts(self) -> None:
+        def add(keys: str | QKeySequence.StandardKey, action: Any) -> None:
+            QShortcut(QKeySequence(keys), self, action)
+
+        add("Esc", self.back)
+        add("Ctrl+H", lambda: self._go_free("history"))
+        add("Ctrl+L", lambda: self._go_free("leaderboards"))
+        add("Ctrl+P", lambda: self._go_free("programs"))
+        add("Ctrl+,", lambda: self._go_free("settings"))
+        add("F11", self._toggle_full_screen)
+        add("Ctrl++", lambda: self._scale_text(0.1))
+        add("Ctrl+-", lambda: self._scale_text(-0.1))
+
+    def _go_free(self, name: str) -> None:
+        if self.current_name not in ("workout", "setup", "profiles"):
+            self.go(name)
+
+    def _toggle_full_screen(self) -> None:
+        if self.context.options.kiosk:
+            return
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _scale_text(self, step: float) -> None:
+        s = self.context.settings
+        scale = min(2.0, max(0.8, round(s.text_scale + step, 1)))
+        self.context.save_settings(s.model_copy(update={"text_scale": scale}))
+        self.apply_look(self.context.settings)
+
+    def apply_look(self, settings: Any) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, high_contrast=settings.high_contrast, text_scale=settings.text_scale)
+        self.update()
+
+    def _member_changed(self, name: str) -> None:
+        self.member_label.setText(f"Signed in: {name}" if name else "Not signed in")
+        if self.context.options.kiosk and name:
+            self._idle.start(self.context.settings.kiosk_idle_s * 1000)
+
+    # ------------------------------------------------------------------ kiosk
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        touched = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+        if event.type() in touched and self.context.member.name:
+            self._idle.start(self.context.settings.kiosk_idle_s * 1000)
+        return False
+
+    def _idle_sign_out(self) -> None:
+        if self.current_name in ("workout", "setup"):
+            self._idle.start(self.context.settings.kiosk_idle_s * 1000)  # never mid-set
+            return
+        log.info("Kiosk: signing %s out after inactivity", self.context.member.name)
+        self.go("profiles")
+
+    def ask_admin(self) -> bool:
+        stored = self.context.settings.kiosk_admin_pin_hash
+        if stored is None:
+            self.statusBar().showMessage(
+                "This kiosk has no admin PIN: set one in Settings to be able to leave."
+            )
+            return False
+        dialog = PinDialog(self, "the administrator")
+        return dialog.exec() == PinDialog.DialogCode.Accepted and verify_pin(dialog.pin, stored)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.allow_close and not self.ask_admin():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop every thread this window started (a live workout, background jobs)."""
+        if self._current is not None:
+            self.screens[self._current[0]].leaving()
+        workout = self.screens["workout"]
+        session = getattr(workout, "session", None)
+        if session is not None:
+            session.close_now()
+        self.context.jobs.shutdown(wait=True)
+
+    def snap(self, directory: Path, name: str) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.png"
+        self.grab().save(str(path))
+        return path
