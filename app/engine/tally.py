@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from app.engine.events import (
     EngineFailed,
     Event,
-    FormFault,
     HoldEnded,
     PartialRep,
     RepCounted,
@@ -93,13 +92,12 @@ class SessionTally:
         if isinstance(event, SetStarted):
             self._open(event.exercise, event.t)
         elif isinstance(event, RepCounted):
-            self._open(event.exercise, event.rep.start_s).reps.append(event.rep)
+            current = self._open(event.exercise, event.rep.start_s)
+            current.reps.append(event.rep)
+            current.faults.update(event.rep.faults)  # a rep's faults, once each (FormFault repeats them)
         elif isinstance(event, PartialRep):
             if self.current is not None:
                 self.current.partial_reps += 1
-        elif isinstance(event, FormFault):
-            if self.current is not None:
-                self.current.faults[event.fault] += 1
         elif isinstance(event, SetFinished):
             current = self.current
             if current is not None:

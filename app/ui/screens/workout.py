@@ -146,7 +146,8 @@ class WorkoutScreen(Screen):
 
     def _show_count(self) -> None:
         s = self.session
-        reps = len(s.tally.current.reps) if s is not None and s.tally.current is not None else 0
+        last = s.tally.sets[-1] if s is not None and s.tally.sets else None
+        reps = len(last.reps) if last is not None else 0  # a finished set's count stays until the next
         target = s.plan.target_reps if s is not None else None
         self.counter.show_count(
             reps, target=target, exercise=self._exercise or "recognising…", set_no=max(1, self._set_no)

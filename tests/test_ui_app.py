@@ -1,0 +1,164 @@
+"""The app as a person uses it: the whole flow in the real window, offscreen, a real clip as the camera.
+
+The count on screen must equal ``spotter analyze`` on the same clip, the workout must be in the
+database, the flow must work from the keyboard alone, and closing the window must leave no thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+from shared_data import clip
+from ui_support import make_context
+
+from app.engine.offline import analyze_video
+from app.ui.context import AppContext
+from app.ui.window import MainWindow
+
+pytestmark = pytest.mark.slow
+CLIP = "curl_04.mp4"
+EXERCISE = "biceps_curl"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
+    before = {t.ident for t in threading.enumerate()}
+    context = make_context(tmp_path, inline=False, source=str(clip(CLIP)), realtime=False)
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.allow_close = True
+    win.close()
+    context.db.close()
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon]
+    alive = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not left and not [
+        n for n in alive if n in ("pose", "setup-check", "db-writer") or n.startswith("capture")
+    ]
+
+
+def screen(win: MainWindow, name: str) -> Any:
+    return win.screens[name]
+
+
+def shown(qtbot: QtBot, win: MainWindow, name: str, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: win.current_name == name, timeout=timeout)
+
+
+def test_the_count_on_screen_equals_analyze_and_the_workout_is_saved(
+    qtbot: QtBot, window: MainWindow, litert_full: Any
+) -> None:
+    win, ctx = window, window.context
+    win.go("profiles")
+    from app.storage import operations as ops
+
+    ops.add_profile(ctx.db, "Ana")
+    screen(win, "profiles").entered()
+    assert screen(win, "profiles").choose("Ana")
+    shown(qtbot, win, "home")
+    home = screen(win, "home")
+    home.select_exercise(EXERCISE)
+    home.start_quick_workout()
+    shown(qtbot, win, "setup")
+    qtbot.waitUntil(screen(win, "setup").start.isEnabled, timeout=20_000)
+    screen(win, "setup").begin()
+    shown(qtbot, win, "workout")
+    workout = screen(win, "workout")
+    shown(qtbot, win, "summary", timeout=120_000)
+    on_screen = workout.counter.reps
+    litert_full.reset()
+    expected = analyze_video(clip(CLIP), litert_full, exercise=EXERCISE)
+    assert on_screen == len(expected.analyzer.reps) > 0
+    assert workout.shown_frames > 10  # the stage was fed from the display timer
+    summary = screen(win, "summary")
+    qtbot.waitUntil(lambda: bool(summary.rows), timeout=10_000)
+    assert sum(r.reps for r in summary.rows) == on_screen
+    with sqlite3.connect(ctx.db.path) as conn:
+        saved = conn.execute(
+            "SELECT COUNT(*) FROM reps r JOIN sets s ON s.id = r.set_id "
+            "JOIN workouts w ON w.id = s.workout_id "
+            "JOIN profiles p ON p.id = w.profile_id WHERE p.name = 'Ana' AND w.source = 'live'"
+        ).fetchone()[0]
+    assert saved == on_screen
+    out = summary.summary_json()
+    assert out["total_reps"] == on_screen and out["profile"] == "Ana"
+
+
+def test_the_flow_works_from_the_keyboard_alone(qtbot: QtBot, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    win = window
+    win.go("profiles")
+    profiles = screen(win, "profiles")
+    qtbot.keyClicks(profiles.new_name, "Kim")
+    qtbot.keyClick(profiles.new_name, Qt.Key.Key_Return)  # add, and sign in
+    shown(qtbot, win, "home")
+    home = screen(win, "home")
+    home.exercise.setFocus()
+    for _ in range(home.exercise.findData(EXERCISE)):
+        qtbot.keyClick(home.exercise, Qt.Key.Key_Down)
+    assert home.exercise.currentData() == EXERCISE
+    qtbot.keyClick(home, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)  # &Start
+    shown(qtbot, win, "setup")
+    setup = screen(win, "setup")
+    qtbot.waitUntil(setup.start.isEnabled, timeout=20_000)
+    qtbot.keyClick(setup, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Start &anyway
+    shown(qtbot, win, "workout")
+    workout = screen(win, "workout")
+    qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
+    qtbot.keyClick(workout, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # &End workout
+    shown(qtbot, win, "summary", timeout=30_000)
+    assert screen(win, "summary").workout_id is not None
+    qtbot.keyClick(screen(win, "summary"), Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # &Done
+    shown(qtbot, win, "home")
+    qtbot.keyClick(win, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    shown(qtbot, win, "history")
+    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    shown(qtbot, win, "home")
+
+
+def test_unattended_run_writes_the_summary_and_a_picture_of_every_screen(tmp_path: Path) -> None:
+    out, shots = tmp_path / "summary.json", tmp_path / "shots"
+    cmd = [
+        sys.executable, "-m", "app.cli", "--data-dir", str(tmp_path / "data"), "--source", str(clip(CLIP)),
+        "--exercise", EXERCISE, "--fast", "--auto", "--exit-when-done", "--summary-json", str(out),
+        "--screenshot-dir", str(shots), "--profile", "Lee",
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(out.read_text())
+    assert summary["profile"] == "Lee" and summary["exercises"][0]["exercise"] == EXERCISE
+    sets = summary["exercises"][0]["sets"]
+    assert summary["total_reps"] == sum(s["reps"] for s in sets) > 0
+    assert all(len(s["reps_detail"]) == s["reps"] for s in sets)
+    names = sorted(p.stem.split("-", 1)[1] for p in shots.glob("*.png"))
+    for expected in ("profiles", "home", "setup-check", "workout", "summary", "history", "leaderboards",
+                     "programs", "settings"):  # fmt: skip
+        assert expected in names, names
+
+
+def test_a_missing_camera_gets_its_own_screen(qtbot: QtBot, tmp_path: Path) -> None:
+    context: AppContext = make_context(tmp_path, inline=False, source=str(tmp_path / "no-such-video.mp4"))
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    try:
+        win.context.member.sign_in("x")
+        screen(win, "home").entered()
+        screen(win, "home").start_quick_workout()
+        shown(qtbot, win, "no_camera", timeout=20_000)
+        assert "no-such-video.mp4" in screen(win, "no_camera").message.text()
+    finally:
+        win.allow_close = True
+        win.close()
+        context.db.close()

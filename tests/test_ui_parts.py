@@ -1,0 +1,153 @@
+"""The app's parts on their own: the event bridge across threads, the tally, the set-up check, the
+kiosk's rules, and the Qt binding's reference counting that once aborted the app."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_support import make_context
+
+from app.engine.events import HoldEnded, RepCounted, RepDetail, SetFinished, SetStarted, StreamEnded
+from app.engine.framing import assess_framing
+from app.engine.pose.types import Pose
+from app.engine.tally import SessionTally
+from app.storage.pins import hash_pin
+from app.ui.bridge import EngineBridge
+
+
+def rep(i: int, faults: tuple[str, ...] = ()) -> RepDetail:
+    return RepDetail(i, i, i + 0.5, i + 1, 0.5, 0.1, 0.4, 80.0 + i, 100.0, 150.0, faults=faults)
+
+
+def test_the_bridge_delivers_engine_events_on_the_gui_thread_in_order(qtbot: QtBot) -> None:
+    bridge = EngineBridge()
+    got: list[tuple[int, bool]] = []
+    bridge.rep_counted.connect(
+        lambda e: got.append((e.rep.index, threading.current_thread() is threading.main_thread()))
+    )
+
+    def engine() -> None:
+        for i in range(1, 201):
+            bridge.emit(RepCounted(float(i), "squat", rep(i)))
+
+    t = threading.Thread(target=engine, name="pose")
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: len(got) == 200, timeout=5000)
+    assert [i for i, _ in got] == list(range(1, 201)) and all(on_gui for _, on_gui in got)
+
+
+def test_emitting_signals_keeps_pythons_reference_counts() -> None:
+    """PySide6 6.12.0's emit() dropped a reference to True on every call: the app aborted after a few
+    thousand events. Pinned binding: the counts stay put."""
+    bridge = EngineBridge()
+    before = sys.getrefcount(True), sys.getrefcount(None)
+    for i in range(3000):
+        bridge.emit(RepCounted(float(i), "squat", rep(i)))
+    assert (sys.getrefcount(True), sys.getrefcount(None)) >= (before[0] - 5, before[1] - 5)
+
+
+def test_the_tally_splits_sets_as_the_recorder_does() -> None:
+    tally = SessionTally()
+    for e in (
+        SetStarted(0.0, "squat"), RepCounted(1, "squat", rep(1)),
+        RepCounted(2, "squat", rep(2, ("knees_in",))), SetFinished(3, "squat", 2, 1, 0.0, 3.0),
+        RepCounted(10, "push_up", rep(10)), HoldEnded(30, "plank", 20.0, 30.0),
+        RepCounted(40, "push_up", rep(40)), StreamEnded(41, "cam0", "stopped"),
+    ):  # fmt: skip
+        tally.feed(e)
+    shape = [(s.exercise, len(s.reps), s.hold_s) for s in tally.sets]
+    assert shape == [("squat", 2, None), ("push_up", 1, None), ("plank", 0, 10.0), ("push_up", 1, None)]
+    assert tally.sets[0].partial_reps == 1 and tally.sets[0].faults["knees_in"] == 1
+    out = tally.to_json(profile="Ana", duration_s=41.0)
+    assert out["total_reps"] == 4 and [x["exercise"] for x in out["exercises"]] == [
+        "squat",
+        "push_up",
+        "plank",
+    ]  # type: ignore[index]
+    assert not any(s.open for s in tally.sets)
+
+
+def _pose(points: dict[int, tuple[float, float]], vis: float = 0.9) -> Pose:
+    image = np.full((33, 3), 0.5, np.float32)
+    for i, (x, y) in points.items():
+        image[i, :2] = (x, y)
+    return Pose(
+        image,
+        np.zeros((33, 3), np.float32),
+        np.full(33, vis, np.float32),
+        np.ones(33, np.float32),
+        0.9,
+        (640, 480),
+    )
+
+
+def _standing(top: float, bottom: float) -> Pose:
+    span = bottom - top
+    ys = {
+        0: 0.0,
+        7: 0.02,
+        8: 0.02,
+        11: 0.15,
+        12: 0.15,
+        15: 0.45,
+        16: 0.45,
+        23: 0.5,
+        24: 0.5,
+        25: 0.75,
+        26: 0.75,
+        27: 1.0,
+        28: 1.0,
+    }
+    return _pose({i: (0.5 + (0.03 if i % 2 else -0.03), top + f * span) for i, f in ys.items()})
+
+
+def test_the_set_up_check_names_what_to_fix() -> None:
+    lit = np.full((480, 640, 3), 128, np.uint8)
+    assert assess_framing(_standing(0.1, 0.9), lit).ok
+    assert [i.code for i in assess_framing(_standing(0.5, 1.3), lit).issues] == ["cut_bottom"]
+    assert [i.code for i in assess_framing(_standing(-0.3, 0.55), lit).issues] == ["cut_top"]
+    assert [i.code for i in assess_framing(_standing(-0.3, 1.3), lit).issues] == ["too_close"]
+    assert [i.code for i in assess_framing(_standing(0.4, 0.6), lit).issues] == ["too_far"]
+    dark = np.full((480, 640, 3), 20, np.uint8)
+    assert [i.code for i in assess_framing(_standing(0.1, 0.9), dark).issues] == ["dark"]
+    assert [i.code for i in assess_framing(None, lit).issues] == ["no_person"]
+
+
+def test_the_kiosk_keeps_members_in_and_signs_them_out(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.ui.window import MainWindow
+
+    context = make_context(tmp_path, kiosk=True)
+    context.settings = context.settings.model_copy(update={"kiosk_admin_pin_hash": hash_pin("9876")})
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        win.go("profiles")
+        assert "" not in win.screens["profiles"].buttons  # type: ignore[attr-defined]  (no guest on a kiosk)
+        asked: list[bool] = []
+        win.ask_admin = lambda: asked.append(True) or False  # type: ignore[method-assign]
+        win.close()
+        assert asked and win.isVisible()  # no way out without the admin PIN
+        context.member.sign_in("Ana")
+        win.go("home")
+        win._idle.start(50)  # inactivity: signed out to the profile picker
+        qtbot.waitUntil(lambda: win.current_name == "profiles", timeout=3000)
+        assert context.member.name is None or context.member.name == ""
+    finally:
+        win.allow_close = True
+        win.close()
+        context.db.close()
+
+
+def test_no_display_is_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from app.cli import main
+
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["--data-dir", str(tmp_path)]) == 2
