@@ -97,34 +97,35 @@ def test_the_count_on_screen_equals_analyze_and_the_workout_is_saved(
 
 def test_the_flow_works_from_the_keyboard_alone(qtbot: QtBot, window: MainWindow) -> None:
     from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
 
     win = window
     win.go("profiles")
     profiles = screen(win, "profiles")
-    qtbot.keyClicks(profiles.new_name, "Kim")
-    qtbot.keyClick(profiles.new_name, Qt.Key.Key_Return)  # add, and sign in
+    QTest.keyClicks(profiles.new_name, "Kim")
+    QTest.keyClick(profiles.new_name, Qt.Key.Key_Return)  # add, and sign in
     shown(qtbot, win, "home")
     home = screen(win, "home")
     home.exercise.setFocus()
     for _ in range(home.exercise.findData(EXERCISE)):
-        qtbot.keyClick(home.exercise, Qt.Key.Key_Down)
+        QTest.keyClick(home.exercise, Qt.Key.Key_Down)
     assert home.exercise.currentData() == EXERCISE
-    qtbot.keyClick(home, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)  # &Start
+    QTest.keyClick(home, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)  # &Start
     shown(qtbot, win, "setup")
     setup = screen(win, "setup")
     qtbot.waitUntil(setup.start.isEnabled, timeout=20_000)
-    qtbot.keyClick(setup, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Start &anyway
+    QTest.keyClick(setup, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Start &anyway
     shown(qtbot, win, "workout")
     workout = screen(win, "workout")
     qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
-    qtbot.keyClick(workout, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # &End workout
+    QTest.keyClick(workout, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # &End workout
     shown(qtbot, win, "summary", timeout=30_000)
     assert screen(win, "summary").workout_id is not None
-    qtbot.keyClick(screen(win, "summary"), Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # &Done
+    QTest.keyClick(screen(win, "summary"), Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # &Done
     shown(qtbot, win, "home")
-    qtbot.keyClick(win, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(win, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     shown(qtbot, win, "history")
-    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    QTest.keyClick(win, Qt.Key.Key_Escape)
     shown(qtbot, win, "home")
 
 

@@ -99,10 +99,10 @@ class SessionTally:
             if self.current is not None:
                 self.current.partial_reps += 1
         elif isinstance(event, SetFinished):
-            current = self.current
-            if current is not None:
-                current.partial_reps = event.partial_reps
-                current.end_t = event.end_s
+            finishing = self.current
+            if finishing is not None:
+                finishing.partial_reps = event.partial_reps
+                finishing.end_t = event.end_s
         elif isinstance(event, HoldEnded):
             self.close_set(event.start_s)
             held = SetTally(event.exercise, event.start_s, end_t=event.end_s)
