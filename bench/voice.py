@@ -9,6 +9,13 @@ voices/rates, when installed), clean, with white, pink, babble and (synthetic, i
 and 8 dB SNR, and in a room (reverberation: RT60 0.5 s, the tail 5 dB under the direct sound), and runs
 the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
 PocketSphinx, Moonshine's check (``--no-check`` to leave it out) and the intent parser.
+
+    .venv/bin/python bench/voice.py babble     # what background talkers alone fire, over many renderings
+
+The babble run is the round-trip test's live scene (``test_a_command_is_decided_while_background_talk_goes_on``):
+3 s of four talkers, "next set" (Piper's steady rendering) 15 dB over them, 4 s more of talk; the talkers
+rendered afresh by Piper each time (its noise: a little different each run), each rendering at several
+offsets of the talkers (``--seeds``). Every accepted intent but the command is a false trigger.
 """
 
 from __future__ import annotations
@@ -116,6 +123,61 @@ def roundtrip(args: argparse.Namespace) -> None:
                 )
 
 
+def babble(args: argparse.Namespace) -> None:
+    """False triggers of background talkers alone, in the round-trip test's scene, over many renderings."""
+    import numpy as np
+
+    from app.voice.audio import to_pcm16
+    from app.voice.check import CommandChecker
+    from app.voice.denoise import RnnoiseDenoiser
+    from app.voice.listener import CommandListener
+    from app.voice.moonshine import MoonshineModel
+    from app.voice.recognizer import SAMPLE_RATE, PocketSphinxRecognizer
+    from app.voice.roundtrip import BABBLE_TEXTS, babble_noise, mix, to_16k
+    from app.voice.tts import PiperSynthesizer
+    from app.voice.vad import SileroVad
+
+    checker = CommandChecker(MoonshineModel())
+    steady = PiperSynthesizer.steady()
+    synth = steady if args.steady else PiperSynthesizer()
+    speech = to_16k(steady.synthesize("next set"))
+    speech = speech / np.max(np.abs(speech)) * 0.3
+    lead, tail = 3 * SAMPLE_RATE, 4 * SAMPLE_RATE
+    seeds = [int(s) for s in args.seeds.split(",")]
+    scenes = right = 0
+    false: list[str] = []
+    t0 = time.perf_counter()
+    for rendering in range(args.renderings):
+        talkers = [to_16k(synth.synthesize(t)) for t in BABBLE_TEXTS]
+        for seed in seeds:
+            command = speech if args.command else np.zeros_like(speech)
+            signal = np.concatenate([np.zeros(lead, np.float32), command, np.zeros(tail, np.float32)])
+            signal += mix(speech, babble_noise(len(signal), np.random.default_rng(seed), talkers), 15.0)
+            listener = CommandListener(
+                PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser(), checker=checker
+            )
+            heard = listener.process(to_pcm16(signal))
+            end_s = (lead + len(speech)) / SAMPLE_RATE
+            accepted = [h for h in heard if not h.intent.rejected]
+            said = [h for h in accepted if h.intent.name == "next_set" and h.start_s < end_s < h.end_s + 0.2]
+            right += bool(said and args.command)
+            scenes += 1
+            for h in accepted:
+                if not (args.command and h in said):
+                    false.append(
+                        f"rendering {rendering} seed {seed}: {h.intent.name} ({h.intent.text!r}) "
+                        f"at {h.start_s:.2f}-{h.end_s:.2f} s"
+                    )
+                    print("  false trigger,", false[-1], flush=True)
+    what = "with the command" if args.command else "talkers alone"
+    print(
+        f"babble, {what}: {scenes} scenes ({args.renderings} renderings x {len(seeds)} offsets): false "
+        f"triggers {len(false)}"
+        + (f", the command right {right}/{scenes}" if args.command else "")
+        + f"  ({time.perf_counter() - t0:.0f} s)"
+    )
+
+
 def frontend(args: argparse.Namespace) -> None:
     """CPU time of the noise suppressor per second of 16 kHz audio, fed in 32 ms chunks as the listener does."""
     import numpy as np
@@ -197,6 +259,11 @@ def main() -> None:
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"
     )
+    p = sub.add_parser("babble")
+    p.add_argument("--renderings", type=int, default=40, help="how many times Piper renders the talkers")
+    p.add_argument("--seeds", default="5,6,7", help="the talkers' offsets: one scene per seed and rendering")
+    p.add_argument("--no-command", dest="command", action="store_false", help="the talkers alone")
+    p.add_argument("--steady", action="store_true", help="one rendering of the talkers (the test's)")
     p = sub.add_parser("frontend")
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--repeat", type=int, default=5)
@@ -204,7 +271,7 @@ def main() -> None:
     p.add_argument("--engine", choices=("auto", "piper", "espeak"), default="auto")
     p.add_argument("-n", type=int, default=20)
     args = parser.parse_args()
-    {"roundtrip": roundtrip, "frontend": frontend, "tts": tts}[args.what](args)
+    {"roundtrip": roundtrip, "babble": babble, "frontend": frontend, "tts": tts}[args.what](args)
 
 
 if __name__ == "__main__":

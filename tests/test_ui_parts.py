@@ -155,3 +155,41 @@ def test_no_display_is_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path
     for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(var, raising=False)
     assert main(["--data-dir", str(tmp_path)]) == 2
+
+
+def test_every_control_of_every_screen_has_an_accessible_name(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractButton, QScrollBar, QTabBar, QWidget
+
+    from app.ui.window import MainWindow
+
+    context = make_context(tmp_path)
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    try:
+        win.go("profiles")
+        unnamed: list[str] = []
+        for name, screen in win.screens.items():
+            for w in screen.findChildren(QWidget):
+                if w.focusPolicy() == Qt.FocusPolicy.NoFocus or not w.isEnabled():
+                    continue
+                label = w.accessibleName() or (w.text() if isinstance(w, QAbstractButton) else "")
+                if not label.strip() and not isinstance(w, QScrollBar | QTabBar) and not _inside_compound(w):
+                    unnamed.append(f"{name}: {type(w).__name__} {w.objectName()}")
+        assert not unnamed, unnamed
+    finally:
+        win.allow_close = True
+        win.close()
+        context.db.close()
+
+
+def _inside_compound(w: Any) -> bool:
+    """A part of a combo box, spin box or calendar: the compound control itself carries the name."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QCalendarWidget, QComboBox
+
+    parent = w.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QComboBox | QAbstractSpinBox | QCalendarWidget):
+            return True
+        parent = parent.parentWidget()
+    return False

@@ -137,9 +137,10 @@ class LiveSession(QObject):
 
     def _caption(self, line: CueSpoken) -> None:
         """The coach started a line (its thread): shown as a caption, kept with the workout."""
-        self.bridge.emit(line)
-        if self.recording is not None and self.pipeline is not None:
+        if self.recording is not None and self.pipeline is not None:  # kept, and handed on to the bridge
             self.recording.emit(dataclasses.replace(line, t=self.pipeline.stream_time()))
+        else:
+            self.bridge.emit(line)
 
     def _on_event(self, event: Event) -> None:
         self.tally.feed(event)

@@ -21,6 +21,12 @@ The two opinions combine (``CommandChecker.decide``):
   (``accept`` nats): the grammar misheard, or doubted, a command Moonshine heard plainly; or, a little
   less likely (``agree``), when it means what the grammar's accepted hypothesis means ("pounds" for
   "pound"): two recognisers agreeing.
+
+A candidate that stands on Moonshine's word alone (the grammar did not accept it: a rival, or a command the
+grammar doubted or misheard) must also be spelt like Moonshine's transcript (``heard``): Moonshine must
+have heard it, not merely failed to refute it. Over background talkers Moonshine's transcript of a stretch
+of babble is itself unlikely ("In 17," at -8.6 nats), and a short command the grammar forced onto it and
+doubted ("continue", 0.07) scored as well (-7.5): the two weak opinions made a confident "resume".
 """
 
 from __future__ import annotations
@@ -136,6 +142,7 @@ class CommandChecker:
         agree: float = 10.0,
         min_confidence: float = 0.5,
         sure: float = 0.9,
+        heard_like: float = 40.0,
     ) -> None:
         self.model = model
         self.veto = veto  # nats under the transcript at which Moonshine overrules an accepted hypothesis
@@ -147,6 +154,9 @@ class CommandChecker:
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
         self.sure = sure  # ...and the confidence at which it needs no second opinion
+        # rapidfuzz's ratio of Moonshine's transcript to a candidate that stands on its word alone: on the
+        # bench (piper, clean and babble) those that stood and were said scored 48-95; babble alone, 18-30
+        self.heard_like = heard_like
         command_texts()  # built now, not during the first decision
 
     def decide(self, pcm: npt.NDArray[np.int16], grammar: Recognition) -> Recognition:
@@ -204,10 +214,19 @@ class CommandChecker:
                 # Moonshine prefers a rival: it stands if nearly as likely as what Moonshine heard (a little
                 # less likely when it is the hypothesis' intent with other slots: "thirty five" for "nine")
                 near = self.agree if found.name == intent.name else self.accept
-                return self._found(candidates[best], margin) if margin >= -near else rejected
-        if margin >= -(self.agree if accepted and same else self.accept):
+                if margin >= -near and self._heard(heard, candidates[best]):
+                    return self._found(candidates[best], margin)
+                return rejected
+        if accepted and same:  # two recognisers agreeing on its meaning
+            return self._found(candidates[best], margin) if margin >= -self.agree else rejected
+        if margin >= -self.accept and self._heard(heard, candidates[best]):
             return self._found(candidates[best], margin)
         return rejected
+
+    def _heard(self, heard: str, candidate: str) -> bool:
+        """Whether Moonshine's transcript spells a candidate that stands on its word alone closely enough
+        that Moonshine heard it (finding it as likely as an unlikely transcript is no evidence)."""
+        return fuzz.ratio(heard, candidate) >= self.heard_like
 
     def _scores(self, hidden: Hidden, heard: str, candidates: list[str]) -> tuple[float, list[float]]:
         """Moonshine's log probability of its transcript in the candidates' style, and of each candidate,

@@ -65,10 +65,10 @@ class PiperSynthesizer:
         self._id = f"piper:{voice}:ls{length_scale:g}:ns{noise_scale}:nw{noise_w_scale}"
 
     @classmethod
-    def steady(cls, voice: str = DEFAULT_VOICE) -> PiperSynthesizer:
+    def steady(cls, voice: str = DEFAULT_VOICE, *, length_scale: float = 1.0) -> PiperSynthesizer:
         """Without the generator's and the durations' noise: the same samples for the same text every time
         (Piper otherwise speaks a little differently each time), for checks that one rendering decides."""
-        return cls(voice, noise_scale=0.0, noise_w_scale=0.0)
+        return cls(voice, length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
 
     @property
     def voice_id(self) -> str:

@@ -63,6 +63,7 @@ class HomeScreen(Screen):
         self.today_list = QLabel("")
         self.today_list.setWordWrap(True)
         self.today_list.setTextFormat(Qt.TextFormat.RichText)
+        self.today_list.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.today_box.addWidget(self.today_list, 1)
         self.start_today = button("Start &today's session", primary=True)
         self.start_today.clicked.connect(self.start_program)
@@ -111,6 +112,7 @@ class HomeScreen(Screen):
         lab.setBuddy(self.load)
         form.addRow(lab, load_row)
         box.addLayout(form)
+        box.addStretch(1)
         row = QHBoxLayout()
         self.start_quick = button(
             "&Start", primary=True, name="Start quick workout", tip="Start with the camera"

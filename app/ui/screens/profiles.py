@@ -72,8 +72,12 @@ class ProfileScreen(Screen):
         layout.addWidget(self.message)
         self.grid = QGridLayout()
         self.grid.setSpacing(14)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(self.grid)
         layout.addStretch(1)
+        new = QLabel("New profile")
+        new.setObjectName("subtitle")
+        layout.addWidget(new)
         form = QHBoxLayout()
         self.new_name = QLineEdit()
         self.new_name.setPlaceholderText("New profile's name")
@@ -110,13 +114,13 @@ class ProfileScreen(Screen):
             b = button(
                 ("🔒 " if p.has_pin else "") + p.name, name=f"Sign in as {p.name}", tip=f"{p.kind}, {p.unit}"
             )
-            b.setMinimumSize(200, 70)
+            b.setFixedSize(240, 80)
             b.clicked.connect(lambda _c=False, n=p.name: self.choose(n))
             self.grid.addWidget(b, i // 4, i % 4)
             self.buttons[p.name] = b
         if not self.context.options.kiosk:
             guest = button("Guest (nothing saved)", name="Train as a guest")
-            guest.setMinimumSize(200, 70)
+            guest.setFixedSize(240, 80)
             guest.clicked.connect(lambda: self.choose(None))
             self.grid.addWidget(guest, len(profiles) // 4, len(profiles) % 4)
             self.buttons[""] = guest

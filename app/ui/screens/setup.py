@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QVB
 
 from app.engine.capture import OpenCvFrameSource
 from app.engine.exercises.spec import get_spec
-from app.engine.framing import WHOLE_BODY, FramingReport, parts_for
+from app.engine.framing import PARTS, WHOLE_BODY, FramingReport, parts_for
 from app.engine.pose.types import PoseEstimator
 from app.errors import CameraError, SpotterError
 from app.ui import theme
@@ -114,6 +114,7 @@ class SetupScreen(Screen):
         self._good_since: float | None = None
         self._entered_at = 0.0
         self.report: FramingReport | None = None
+        self._needed: tuple[str, ...] = ()
 
     def entered(self, payload: Any = None) -> None:
         assert isinstance(payload, WorkoutPlan)
@@ -128,6 +129,7 @@ class SetupScreen(Screen):
             spec = get_spec(payload.exercise)
             signals = spec.movement.signals if spec.movement is not None else ()
             needed = parts_for({j for s in signals for j in s.joints})
+        self._needed = tuple(p for p in PARTS if p in needed)
         self.context.jobs.submit(lambda: self._open(payload, needed), self._opened, self._failed)
 
     def _open(self, plan: WorkoutPlan, needed: frozenset[str]) -> SetupProbe:
@@ -179,7 +181,12 @@ class SetupScreen(Screen):
         self.report = report = look.report
         self.issues.clear()
         for issue in report.issues:
-            self.issues.addItem(f"{issue.message}\n    Fix: {issue.fix}")
+            self.issues.addItem(f"✗ {issue.message}\n    Fix: {issue.fix}")
+        seen = [p for p in self._needed if p not in report.missing] if look.pose is not None else []
+        if seen:
+            self.issues.addItem("✓ In view: " + ", ".join(seen))
+        if not any(i.code in ("dark", "bright") for i in report.issues):
+            self.issues.addItem(f"✓ Light: fine (brightness {report.brightness:.0f} of 255)")
         self.guide.code = report.issues[0].code if report.issues else "ok"
         self.guide.update()
         now = time.monotonic()

@@ -7,6 +7,8 @@ events arrive through the session's ``EngineBridge``. Buttons and keys act throu
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -79,6 +81,7 @@ class WorkoutScreen(Screen):
         self._timer.timeout.connect(self._refresh)
         self.session: LiveSession | None = None
         self.shown_frames = 0
+        self.frame_latency_ms: deque[float] = deque(maxlen=4000)  # capture to painted, for bench/ui.py
         self._last_seq = -1
         self._set_no = 0
         self._exercise = ""
@@ -142,7 +145,9 @@ class WorkoutScreen(Screen):
             return
         self._last_seq = frame.seq
         self.stage.set_frame(frame.rgb, pose)
+        self.stage.repaint()  # painted now, so the latency below is capture to screen
         self.shown_frames += 1
+        self.frame_latency_ms.append((time.monotonic() - frame.t_capture) * 1000.0)
 
     def _show_count(self) -> None:
         s = self.session

@@ -171,7 +171,7 @@ class CueDock(QWidget):
     def caption(self, text: str, *, kind: str = "info", audible: bool = True) -> None:
         if not self.captions_on:
             return
-        self.latest.setText(text + ("" if audible else "  (caption)"))
+        self.latest.setText(text)
         self.history.insertItem(0, text)
         while self.history.count() > 50:
             self.history.takeItem(self.history.count() - 1)
