@@ -433,3 +433,23 @@ def test_pose_processor_resets_tracking_when_stream_time_jumps() -> None:
     for seq, t in enumerate([0.0, 0.5, 0.9, 5.0, 5.1, 2.0]):  # a reconnect gap, then time going back
         processor.process(Frame(seq=seq, t_capture=time.monotonic(), t_stream=t, rgb=rgb))
     assert estimator.resets == 2
+
+
+def test_switching_the_analyzer_finishes_the_old_one_first_then_counts_with_the_new() -> None:
+    """The next exercise of a session: the set in progress ends (in stream order) before the new
+    exercise's analyzer takes the next frame; the switch may come from any thread."""
+    first, second = CountingAnalyzer(), CountingAnalyzer()
+    processor = PoseFrameProcessor(GlowEstimator(), first)
+    rgb = np.full((8, 8, 3), 200, np.uint8)
+    events: list[Event] = []
+    for seq in range(6):
+        if seq == 3:
+            switcher = threading.Thread(target=processor.switch_analyzer, args=(second,))
+            switcher.start()
+            switcher.join()
+        events += processor.process(Frame(seq=seq, t_capture=time.monotonic(), t_stream=seq / 10, rgb=rgb))
+    events += processor.finish(0.6)
+    assert [t for _, t in first.updates] == [0.0, 0.1, 0.2]
+    assert [t for _, t in second.updates] == [0.3, 0.4, 0.5]
+    finished = [e for e in events if isinstance(e, Finished)]
+    assert finished == [Finished(t=0.3, frames=3), Finished(t=0.6, frames=3)]

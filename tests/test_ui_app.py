@@ -163,3 +163,68 @@ def test_a_missing_camera_gets_its_own_screen(qtbot: QtBot, tmp_path: Path) -> N
         win.allow_close = True
         win.close()
         context.db.close()
+
+
+def _sign_in(win: MainWindow, name: str) -> None:
+    from app.storage import operations as ops
+
+    ops.add_profile(win.context.db, name)
+    win.go("profiles")
+    assert screen(win, "profiles").choose(name)
+
+
+def _workouts(win: MainWindow) -> int:
+    with sqlite3.connect(win.context.db.path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM workouts WHERE ended_at IS NOT NULL").fetchone()[0])
+
+
+def test_a_video_is_analysed_with_progress_and_saved_or_cancelled(qtbot: QtBot, window: MainWindow) -> None:
+    win = window
+    _sign_in(win, "Ana")
+    shown(qtbot, win, "home")
+    home = screen(win, "home")
+    home.select_exercise("squat")
+    task = home.analyze_video(clip("squat_01.mp4"))
+    qtbot.waitUntil(lambda: task.dialog.maximum() > 0 and task.dialog.value() > 0, timeout=20_000)
+    from PySide6.QtWidgets import QPushButton
+
+    cancel = task.dialog.findChild(QPushButton)
+    assert cancel is not None and cancel.text() == "Cancel"
+    cancel.click()  # the person presses Cancel: nothing is saved, no summary
+    qtbot.waitUntil(lambda: not win.context.jobs.busy, timeout=30_000)
+    assert win.current_name == "home" and _workouts(win) == 0
+    home.select_exercise(EXERCISE)
+    home.analyze_video(clip(CLIP))
+    shown(qtbot, win, "summary", timeout=60_000)
+    summary = screen(win, "summary")
+    qtbot.waitUntil(lambda: bool(summary.rows), timeout=10_000)
+    assert [(r.exercise, r.reps > 0) for r in summary.rows] == [(EXERCISE, True)] and _workouts(win) == 1
+
+
+def test_a_program_session_goes_on_to_its_next_exercise(qtbot: QtBot, window: MainWindow) -> None:
+    from app.ui.live import Step, WorkoutPlan
+
+    win = window
+    _sign_in(win, "Ana")
+    plan = WorkoutPlan(
+        "Ana", EXERCISE, str(clip(CLIP)), realtime=False, target_reps=8, sets=1, rest_s=0,
+        then=(Step("squat", sets=2, target_reps=5, load=20.0),),
+    )  # fmt: skip
+    win.go("setup", plan)
+    setup = screen(win, "setup")
+    qtbot.waitUntil(setup.start.isEnabled, timeout=20_000)
+    setup.begin()
+    shown(qtbot, win, "workout")
+    workout = screen(win, "workout")
+    assert workout.next_ex.isEnabled()
+    qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
+    workout.next_exercise()  # as the button or "next exercise" would
+    session = workout.session
+    assert session.step.exercise == "squat" and not workout.next_ex.isEnabled()
+    assert workout.counter.exercise == "squat" and workout.counter.target == 5
+    shown(qtbot, win, "summary", timeout=120_000)
+    curls = [s for s in session.tally.sets if s.exercise == EXERCISE]
+    assert curls and all(s.end_t is not None for s in curls)
+    with sqlite3.connect(win.context.db.path) as conn:
+        loads = conn.execute("SELECT exercise, load FROM sets ORDER BY started_at").fetchall()
+    assert loads[0] == (EXERCISE, None) and all(load == 20.0 for ex, load in loads if ex == "squat")

@@ -45,7 +45,7 @@ class ToneSynthesizer:
 def piper() -> object:
     from app.voice.tts import PiperSynthesizer
 
-    return PiperSynthesizer()
+    return PiperSynthesizer.steady()  # the same samples every run
 
 
 @needs_piper

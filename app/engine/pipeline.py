@@ -390,14 +390,28 @@ class PoseFrameProcessor:
         self._last_t: float | None = None
         self._stages: dict[str, float] = {}
         self._last: tuple[int, Pose | None] = (-1, None)
+        self._next_analyzer: Analyzer | None = None  # set by any thread, taken by the inference thread
+        self._switch_lock = threading.Lock()
 
     @property
     def last_pose(self) -> tuple[int, Pose | None]:
         """(seq of the frame, its pose) of the last processed frame, for display."""
         return self._last
 
+    def switch_analyzer(self, analyzer: Analyzer) -> None:
+        """Count another exercise from the next frame on (the next exercise of a session); the current
+        analyzer finishes first, so its open set ends in stream order. Thread-safe."""
+        with self._switch_lock:
+            self._next_analyzer = analyzer
+
     def process(self, frame: Frame) -> list[Event]:
         t = frame.t_stream
+        events: list[Event] = []
+        with self._switch_lock:
+            pending, self._next_analyzer = self._next_analyzer, None
+        if pending is not None:
+            events.extend(self._analyzer.finish(t))
+            self._analyzer = pending
         if self._last_t is not None and (t < self._last_t or t - self._last_t > self._reset_gap_s):
             log.info("Stream time jumped from %.2f to %.2f s: resetting pose tracking", self._last_t, t)
             self._estimator.reset()
@@ -408,7 +422,6 @@ class PoseFrameProcessor:
         if self._smoother is not None and pose is not None:
             pose = self._smoother(pose, t)
         t2 = time.perf_counter()
-        events: list[Event] = []
         if pose is not None:
             self._last_seen = t
             if not self._present:

@@ -118,6 +118,18 @@ class RecordingSink:
         if self._downstream is not None:
             self._downstream.emit(event)
 
+    def next_load(self, load: float | None, unit: str | None) -> None:
+        """The load of the sets that start from now on (the next exercise of a session); unlike "log
+        twenty kilos", the open set keeps its own. Queued behind the events already emitted."""
+
+        def apply(_c: Connection) -> None:
+            self._load, self._unit = load, unit if load is not None else None
+
+        try:
+            self._db.writer.submit(apply, timeout=0.0)
+        except StorageError as exc:
+            log.error("Could not set the next load: %s", exc)
+
     def close(self, *, timeout: float = 10.0) -> str:
         """End the workout (after every queued event), close the database if it owns it; a summary line."""
         try:

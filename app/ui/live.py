@@ -43,8 +43,22 @@ PATIENT = PipelineConfig(max_restarts=1_000_000, restart_window_s=60.0, backoff_
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One exercise of a session: its sets, target, load and rest."""
+
+    exercise: str
+    sets: int = 3
+    target_reps: int | None = None
+    load: float | None = None
+    unit: str = "kg"
+    rest_s: int = 90
+
+
+@dataclass(frozen=True, slots=True)
 class WorkoutPlan:
-    """What the person chose to do: who, which exercise ("auto": recognise it), from where."""
+    """What the person chose to do: who, which exercise ("auto": recognise it), from where; a program
+    session lists its next exercises in ``then`` (done in order: after the planned sets, or when the
+    person says "next exercise")."""
 
     profile: str | None  # None: a guest (nothing is saved)
     exercise: str = "auto"
@@ -55,6 +69,12 @@ class WorkoutPlan:
     target_reps: int | None = None
     sets: int = 3
     rest_s: int = 90
+    then: tuple[Step, ...] = ()
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        first = Step(self.exercise, self.sets, self.target_reps, self.load, self.unit, self.rest_s)
+        return (first, *self.then)
 
 
 class LiveSession(QObject):
@@ -64,6 +84,7 @@ class LiveSession(QObject):
     started = Signal()
     failed = Signal(object)  # the exception
     finished = Signal(str)
+    step_changed = Signal(object)  # the Step now being done
 
     def __init__(
         self, context: AppContext, plan: WorkoutPlan, *, estimator: PoseEstimator | None = None
@@ -85,6 +106,7 @@ class LiveSession(QObject):
         self._closing = False
         self._closed = False
         self.summary = ""
+        self.step_index = 0
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -156,6 +178,27 @@ class LiveSession(QObject):
         if name == "next_set":
             self.tally.close_set(self.tally.last_t)
         self.control.handle(Intent(name, dict(slots), text="", confidence=1.0))
+
+    @property
+    def step(self) -> Step:
+        return self.plan.steps[self.step_index]
+
+    @property
+    def next_step(self) -> Step | None:
+        steps = self.plan.steps
+        return steps[self.step_index + 1] if self.step_index + 1 < len(steps) else None
+
+    def next_exercise(self) -> bool:
+        """Move on to the session's next exercise (the open set ends first); False at the last one."""
+        step = self.next_step
+        if step is None or self.processor is None:
+            return False
+        self.step_index += 1
+        self.processor.switch_analyzer(live_analyzer(step.exercise))
+        if self.recording is not None:  # the next sets' load; the open set keeps its own
+            self.recording.next_load(step.load, step.unit)
+        self.step_changed.emit(step)
+        return True
 
     def end(self) -> None:
         """End the workout (the pipeline finishes the open set; ``finished`` follows)."""

@@ -22,10 +22,13 @@ from PySide6.QtWidgets import (
 from app.engine.exercises.spec import catalogue
 from app.errors import StorageError
 from app.programs import operations as programs
-from app.ui.live import WorkoutPlan
+from app.ui.jobs import CancelToken
+from app.ui.live import Step, WorkoutPlan
 from app.ui.screens.base import Screen, button
+from app.ui.widgets.progress import ProgressTask, Report
 
 AUTO = "auto"
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm)"
 
 
 def _panel() -> tuple[QFrame, QVBoxLayout]:
@@ -120,8 +123,11 @@ class HomeScreen(Screen):
         self.start_quick.clicked.connect(self.start_quick_workout)
         from_file = button("Use a &video file…", tip="Play a video file as the camera")
         from_file.clicked.connect(self._pick_file)
+        analyze = button("&Analyze a video…", tip="Count, time and grade the reps of a recorded video")
+        analyze.clicked.connect(lambda: self.analyze_video(None))
         row.addWidget(self.start_quick, 1)
         row.addWidget(from_file)
+        row.addWidget(analyze)
         box.addLayout(row)
         columns.addWidget(quick, 1)
         layout.addLayout(columns, 1)
@@ -141,6 +147,7 @@ class HomeScreen(Screen):
             nav.addWidget(b, 0, i)
         layout.addLayout(nav)
         self._source: str | None = None
+        self._guest_result = ""
         self._today: programs.NextSession | None = None
 
     # ------------------------------------------------------------------ data
@@ -223,17 +230,63 @@ class HomeScreen(Screen):
     def start_program(self) -> None:
         if self._today is None or not self._today.items:
             return
-        item = self._today.items[0]
-        rx = item.prescription
+        steps = [
+            Step(i.prescription.exercise, i.prescription.sets, i.prescription.rep_hi, i.prescription.load,
+                 i.prescription.unit or self.unit.currentText(), i.prescription.rest_s)
+            for i in self._today.items
+        ]  # fmt: skip
+        rx = self._today.items[0].prescription
         base = self.plan(rx.exercise)
         self.nav.go(
             "setup",
             WorkoutPlan(
                 profile=base.profile, exercise=rx.exercise, source=base.source,
                 realtime=base.realtime, load=rx.load, unit=rx.unit or base.unit, target_reps=rx.rep_hi,
-                sets=rx.sets, rest_s=rx.rest_s,
+                sets=rx.sets, rest_s=rx.rest_s, then=tuple(steps[1:]),
             ),
         )  # fmt: skip
+
+    def analyze_video(self, path: Path | None) -> ProgressTask | None:
+        """Analyse a recorded video (progress, Cancel), save it for the member, show its summary."""
+        if path is None:
+            name, _ = QFileDialog.getOpenFileName(self, "A video to analyse", "", VIDEO_FILTER)
+            if not name:
+                return None
+            path = Path(name)
+        chosen = str(self.exercise.currentData())
+        member, load, unit = self.context.member.name, self.load.value() or None, self.unit.currentText()
+        s, o = self.context.settings, self.context.options
+        db = self.context.db
+
+        def work(report: Report, token: CancelToken) -> str | None:
+            from app.engine.offline import analyze_video
+            from app.engine.pose.estimators import create_estimator
+            from app.storage import operations as ops
+
+            estimator = create_estimator(o.backend or s.backend, o.model or s.model, threads=o.threads)
+            try:
+                result = analyze_video(
+                    path, estimator, exercise=None if chosen == AUTO else chosen, progress=report
+                )
+            finally:
+                estimator.close()
+            token.check()
+            if member is None:
+                self._guest_result = (
+                    f"{len(result.analyzer.reps)} {result.exercise} reps (not saved: a guest)"
+                )
+                return None
+            return ops.save_analysis(db, member, result, load=load, unit=unit).workout_id
+
+        def done(workout_id: str | None) -> None:
+            if workout_id is not None:
+                self.nav.go("summary", workout_id)
+            else:
+                self.source_note.setText(f"{path.name}: {self._guest_result}")
+
+        task = ProgressTask(self, f"Analysing {path.name}…", self.context.jobs)
+        task.start(work, done, lambda exc: self.show_error(exc, doing="The analysis"))
+        return task
 
     def select_exercise(self, exercise: str) -> None:
         index = self.exercise.findData(exercise)

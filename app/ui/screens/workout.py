@@ -66,12 +66,16 @@ class WorkoutScreen(Screen):
         self.pause.clicked.connect(self.toggle_pause)
         self.next_set = button("&Next set", tip="Close this set and rest (N); say 'next set'")
         self.next_set.clicked.connect(lambda: self._command("next_set"))
+        self.next_ex = button(
+            "Next e&xercise", tip="Go on to the session's next exercise (X); say 'next exercise'"
+        )
+        self.next_ex.clicked.connect(self.next_exercise)
         self.talk = button("&Talk (hold T)", tip="Push to talk: hold, say a command, let go (T)")
         self.talk.setCheckable(True)
         self.talk.toggled.connect(self._talk)
         self.end = button("&End workout", primary=True, tip="End and see the summary (E); say 'end workout'")
         self.end.clicked.connect(self.end_workout)
-        for b in (self.pause, self.next_set, self.talk, self.end):
+        for b in (self.pause, self.next_set, self.next_ex, self.talk, self.end):
             row.addWidget(b)
         side.addLayout(row)
         layout.addLayout(side, 2)
@@ -85,6 +89,7 @@ class WorkoutScreen(Screen):
         self._last_seq = -1
         self._set_no = 0
         self._exercise = ""
+        self._advance_after_rest = False
 
     # ------------------------------------------------------------------ life cycle
     def entered(self, payload: Any = None) -> None:
@@ -100,6 +105,8 @@ class WorkoutScreen(Screen):
         self._show_count()
         self.status.setText("Loading the pose model and the coach…")
         self.end.setEnabled(True)
+        self.next_ex.setEnabled(s.next_step is not None)
+        self._advance_after_rest = False
         b = s.bridge
         b.rep_counted.connect(self._rep)
         b.set_finished.connect(self._set_finished)
@@ -153,7 +160,7 @@ class WorkoutScreen(Screen):
         s = self.session
         last = s.tally.sets[-1] if s is not None and s.tally.sets else None
         reps = len(last.reps) if last is not None else 0  # a finished set's count stays until the next
-        target = s.plan.target_reps if s is not None else None
+        target = s.step.target_reps if s is not None else None
         self.counter.show_count(
             reps, target=target, exercise=self._exercise or "recognising…", set_no=max(1, self._set_no)
         )
@@ -164,7 +171,8 @@ class WorkoutScreen(Screen):
             self.rest.stop(skipped=True)
         self._exercise = event.exercise
         if self.session is not None and self.session.tally.current is not None:
-            self._set_no = len([x for x in self.session.tally.sets if x.hold_s is None])
+            sets = self.session.tally.sets
+            self._set_no = sum(1 for x in sets if x.exercise == event.exercise and x.hold_s is None)
         self.stage.flash()
         self.meter.add(event.rep)
         self._show_count()
@@ -174,22 +182,45 @@ class WorkoutScreen(Screen):
 
     def _begin_rest(self, note: str, seconds: int | None = None) -> None:
         s = self.session
-        if s is None or (s.plan.rest_s <= 0 and seconds is None):
+        if s is None:
             return
-        done = len(s.tally.sets)
-        left = max(0, s.plan.sets - done)
-        next_up = (
-            f"{note} {left} set{'s' if left != 1 else ''} to go."
-            if left
-            else f"{note} That was the last set."
-        )
-        self.rest.show()
-        self.rest.start(seconds if seconds is not None else s.plan.rest_s, next_up=next_up)
+        step = s.step
+        done = sum(1 for x in s.tally.sets if step.exercise in (x.exercise, "auto"))
+        left = max(0, step.sets - done)
+        following = s.next_step
+        self._advance_after_rest = not left and following is not None
+        if left:
+            next_up = f"{note} {left} set{'s' if left != 1 else ''} of {_name(step.exercise)} to go."
+        elif following is not None:
+            next_up = f"{note} Next: {_name(following.exercise)}, {following.sets} sets."
+        else:
+            next_up = f"{note} That was the last set of the session."
+        rest_s = seconds if seconds is not None else step.rest_s
         self.meter.clear()
+        if rest_s <= 0:
+            self._rest_over(False)
+            return
+        self.rest.show()
+        self.rest.start(rest_s, next_up=next_up)
 
     def _rest_over(self, _skipped: bool) -> None:
         self.rest.hide()
+        if self._advance_after_rest:
+            self.next_exercise()
         self._show_count()
+
+    def next_exercise(self) -> None:
+        self._advance_after_rest = False
+        if self.rest.running:
+            self.rest.stop(skipped=True)
+        if self.session is not None and self.session.next_exercise():
+            step = self.session.step
+            self._exercise = step.exercise
+            self._set_no = 0
+            self.meter.clear()
+            self.status.setText(f"Now: {_name(step.exercise)}, {step.sets} sets")
+            self._show_count()
+        self.next_ex.setEnabled(self.session is not None and self.session.next_step is not None)
 
     def _cue(self, line: CueSpoken) -> None:
         self.dock.caption(line.text, kind=line.kind, audible=line.audible)
@@ -230,6 +261,8 @@ class WorkoutScreen(Screen):
             self.rest.stop(skipped=True)
         elif name == "next_set":
             self._begin_rest("Set closed.")
+        elif name == "skip_exercise":
+            self.next_exercise()
         if command.text:
             self.dock.caption(f"You said: “{command.text}”", kind="command")
 
@@ -269,3 +302,7 @@ class WorkoutScreen(Screen):
         self.rest.stop()
         self.stage.camera_state = "ended"
         self.nav.go("summary", self.session)
+
+
+def _name(exercise: str) -> str:
+    return "the exercise" if exercise == "auto" else exercise.replace("_", " ")
