@@ -143,6 +143,8 @@ def test_unattended_run_writes_the_summary_and_a_picture_of_every_screen(tmp_pat
     sets = summary["exercises"][0]["sets"]
     assert summary["total_reps"] == sum(s["reps"] for s in sets) > 0
     assert all(len(s["reps_detail"]) == s["reps"] for s in sets)
+    kept = [p for p in (tmp_path / "data").rglob("*") if p.suffix.lower() in {".mp4", ".avi", ".png", ".jpg"}]
+    assert not kept  # privacy: no frame touched the disk (the screenshots went where they were asked)
     names = sorted(p.stem.split("-", 1)[1] for p in shots.glob("*.png"))
     for expected in ("profiles", "home", "setup-check", "workout", "summary", "history", "leaderboards",
                      "programs", "settings"):  # fmt: skip
@@ -228,3 +230,22 @@ def test_a_program_session_goes_on_to_its_next_exercise(qtbot: QtBot, window: Ma
     with sqlite3.connect(win.context.db.path) as conn:
         loads = conn.execute("SELECT exercise, load FROM sets ORDER BY started_at").fetchall()
     assert loads[0] == (EXERCISE, None) and all(load == 20.0 for ex, load in loads if ex == "squat")
+
+
+def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: MainWindow) -> None:
+    import cv2
+
+    from app.ui.live import WorkoutPlan
+
+    win = window
+    win.context.settings = win.context.settings.model_copy(update={"keep_frames": True})
+    win.context.member.sign_in("")
+    win.go("setup", WorkoutPlan(None, EXERCISE, str(clip(CLIP)), realtime=False))
+    qtbot.waitUntil(screen(win, "setup").start.isEnabled, timeout=20_000)
+    screen(win, "setup").begin()
+    shown(qtbot, win, "summary", timeout=120_000)
+    kept = list((win.context.data_dir / "recordings").glob("guest-*.mp4"))
+    assert len(kept) == 1
+    video = cv2.VideoCapture(str(kept[0]))
+    assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 5
+    video.release()

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from app.engine.capture import Frame, OpenCvFrameSource
 from app.engine.events import Event, EventSink, StreamEnded
 from app.engine.exercises.auto import live_analyzer
+from app.engine.keeper import FrameKeeper
 from app.engine.pipeline import LivePipeline, PipelineConfig, PoseFrameProcessor
 from app.engine.pose.types import Pose, PoseEstimator
 from app.engine.sinks import TeeSink
@@ -101,6 +102,7 @@ class LiveSession(QObject):
         self.recording: RecordingSink | None = None
         self.voice: LiveVoice | None = None
         self.listening = False
+        self.keeper: FrameKeeper | None = None
         self._estimator: PoseEstimator | None = None
         self._t_start = time.monotonic()
         self._closing = False
@@ -143,6 +145,13 @@ class LiveSession(QObject):
             self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
         )
         self.pipeline.start()  # opens the source here: a missing camera raises CameraError
+        if settings.keep_frames:  # opted in: the frames of this workout kept beside the database
+            name = self.recording.workout_id if self.recording is not None else f"guest-{int(time.time())}"
+            pipeline = self.pipeline
+            self.keeper = FrameKeeper(
+                self.context.data_dir / "recordings" / f"{name}.mp4", lambda: pipeline.latest_frame
+            )
+            self.keeper.start()
         if settings.listen:
             self.listening = voice.listen(self.pipeline, sink, self.pipeline.stream_time)
 
@@ -243,6 +252,8 @@ class LiveSession(QObject):
         if self.pipeline is not None:
             self.pipeline.stop()
             self.pipeline.join(timeout=5.0)
+        if self.keeper is not None:
+            self.keeper.stop()
         if self.voice is not None:
             self.voice.close(finish_s=0.0)
         if self._estimator is not None:
