@@ -31,6 +31,8 @@ class AppSettings(BaseModel):
     model: Literal["lite", "full", "heavy"] = "full"
     voice: bool = True  # the coach speaks (captions either way)
     listen: bool = False  # voice commands from the microphone
+    push_to_talk: bool = False  # only while T (or the Talk button) is held
+    wake_word: bool = False  # only commands that start with "coach"
     voice_engine: Literal["auto", "piper", "espeak"] = "auto"
     rep_counts: Literal["every", "last_three", "none"] = "every"
     rest_s: int = Field(90, ge=0, le=600)

@@ -249,3 +249,51 @@ def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: Main
     video = cv2.VideoCapture(str(kept[0]))
     assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 5
     video.release()
+
+
+def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow) -> None:
+    """What the app's listener hears goes to the screen shown: the home screen takes "switch to
+    squats" and "next set", the set-up check "next set", the workout "pause", "resume", "rest for
+    N seconds" and "next set" (which also ends the rest), through the same VoiceControl as its buttons."""
+    from app.engine.events import CameraReconnected, CameraStalled
+    from app.voice.intents import Intent
+    from app.voice.listener import Heard
+
+    def say(name: str, **slots: Any) -> None:
+        win.heard(
+            Heard(Intent(name, dict(slots), text=name.replace("_", " "), confidence=0.9), 0, 0.5, 5, 0.5)
+        )
+
+    win = window
+    _sign_in(win, "Ana")
+    shown(qtbot, win, "home")
+    home = screen(win, "home")
+    say("swap_exercise", to=EXERCISE)
+    assert home.exercise.currentData() == EXERCISE
+    say("next_set")
+    shown(qtbot, win, "setup")
+    qtbot.waitUntil(screen(win, "setup").start.isEnabled, timeout=20_000)
+    say("next_set")
+    shown(qtbot, win, "workout")
+    workout = screen(win, "workout")
+    qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
+    session = workout.session
+    say("pause")
+    qtbot.waitUntil(lambda: session.paused and workout.stage.camera_state == "paused", timeout=5000)
+    say("resume")
+    qtbot.waitUntil(lambda: not session.paused and workout.stage.camera_state == "live", timeout=5000)
+    say("rest", seconds=45)
+    qtbot.waitUntil(lambda: workout.rest.running, timeout=5000)
+    assert 40 < workout.rest.left_s <= 45
+    workout.rest.more.click()  # +30 s
+    assert workout.rest.left_s > 70
+    say("next_set")  # the rest is over
+    qtbot.waitUntil(lambda: not workout.rest.running, timeout=5000)
+    session.bridge.emit(CameraStalled(1.0, "cam0", 1, "No frame from cam0 for 2.0 s"))
+    qtbot.waitUntil(lambda: workout.stage.camera_state == "lost", timeout=5000)
+    assert "reconnecting" in workout.stage.camera_note and "saved" in workout.status.text()
+    session.bridge.emit(CameraReconnected(2.0, "cam0", 1))
+    qtbot.waitUntil(lambda: workout.stage.camera_state == "live", timeout=5000)
+    shown(qtbot, win, "summary", timeout=120_000)
+    say("end_workout")
+    shown(qtbot, win, "home")

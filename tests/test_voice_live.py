@@ -96,8 +96,14 @@ def test_the_coach_answers_reps_left_and_goes_quiet_on_pause() -> None:
     assert answer is not None and answer.text == "one rep so far."
 
 
+class Loudspeaker(NullOutput):
+    """Plays in real time and is heard in the room (as a real speaker is); writes nothing."""
+
+    audible = True
+
+
 def test_a_command_heard_while_the_coach_talks_is_its_own_echo(tmp_path: Path) -> None:
-    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), NullOutput(realtime=True))
+    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), Loudspeaker(realtime=True))
     voice = LiveVoice(coach)
     controls, sink = Controls(), ListSink()
     voice.control = VoiceControl(controls, sink, coach=coach)
@@ -107,10 +113,10 @@ def test_a_command_heard_while_the_coach_talks_is_its_own_echo(tmp_path: Path) -
         deadline = time.monotonic() + 3
         while not coach.spoke_during(now := time.monotonic(), now) and now < deadline:
             time.sleep(0.002)
-        voice._heard(Heard(Intent("next_set", text="next set"), 0.0, 0.6, 5.0, 0.605))  # while it plays
+        voice.hear(Heard(Intent("next_set", text="next set"), 0.0, 0.6, 5.0, 0.605))  # while it plays
         assert coach.wait_quiet(3.0)
         time.sleep(ECHO_MARGIN_S + 0.2)  # the 0.1 s utterance below began after the line and its echo
-        voice._heard(Heard(Intent("pause", text="pause"), 10.0, 10.1, 5.0, 10.105))
+        voice.hear(Heard(Intent("pause", text="pause"), 10.0, 10.1, 5.0, 10.105))
     finally:
         voice.close()
     assert voice.echoes == 1
@@ -152,3 +158,20 @@ def test_enter_toggles_push_to_talk() -> None:
     enter_key_toggles_talk(listener, io.StringIO("\n\n"), notes.append).join(2.0)
     assert not listener._talking.is_set()  # a second Enter after the first: stopped
     assert notes[1] == "listening... (Enter to stop)" and notes[-1] == "not listening (Enter to talk)"
+
+
+def test_a_silent_coach_has_no_echo(tmp_path: Path) -> None:
+    """Without a speaker the coach's lines are captions: nothing for a microphone to hear, so a command
+    said while one shows is carried out."""
+    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), NullOutput(realtime=True))
+    voice = LiveVoice(coach)
+    controls, sink = Controls(), ListSink()
+    voice.control = VoiceControl(controls, sink, coach=coach)
+    coach.start()
+    try:
+        coach.emit(SetStarted(0.0, "squat"))
+        time.sleep(0.05)
+        assert voice.hear(Heard(Intent("pause", text="pause"), 0.0, 0.6, 5.0, 0.605))
+    finally:
+        voice.close()
+    assert voice.echoes == 0 and controls.calls == ["pause:voice"]

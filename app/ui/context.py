@@ -16,6 +16,7 @@ from app.settings import AppSettings, save_settings
 from app.storage.db import Database
 from app.ui.jobs import JobRunner
 from app.ui.options import AppOptions
+from app.ui.voice import AppVoice
 
 
 class Member(QObject):
@@ -47,6 +48,7 @@ class AppContext:
     options: AppOptions
     jobs: JobRunner
     member: Member = field(default_factory=Member)
+    voice: AppVoice | None = None  # the app's microphone listener, when voice commands are on
 
     @property
     def data_dir(self) -> Path:

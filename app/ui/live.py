@@ -34,6 +34,7 @@ from app.ui.context import AppContext
 from app.voice.control import VoiceControl
 from app.voice.cues import CueSpoken
 from app.voice.intents import Intent
+from app.voice.listener import Heard
 from app.voice.live import LiveVoice, VoiceOptions
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,6 @@ class LiveSession(QObject):
         self.control: VoiceControl | None = None
         self.recording: RecordingSink | None = None
         self.voice: LiveVoice | None = None
-        self.listening = False
         self.keeper: FrameKeeper | None = None
         self._estimator: PoseEstimator | None = None
         self._t_start = time.monotonic()
@@ -144,6 +144,7 @@ class LiveSession(QObject):
         self.control = VoiceControl(
             self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
         )
+        voice.control = self.control  # the app's listener hands commands to it (``hear``)
         self.pipeline.start()  # opens the source here: a missing camera raises CameraError
         if settings.keep_frames:  # opted in: the frames of this workout kept beside the database
             name = self.recording.workout_id if self.recording is not None else f"guest-{int(time.time())}"
@@ -152,8 +153,6 @@ class LiveSession(QObject):
                 self.context.data_dir / "recordings" / f"{name}.mp4", lambda: pipeline.latest_frame
             )
             self.keeper.start()
-        if settings.listen:
-            self.listening = voice.listen(self.pipeline, sink, self.pipeline.stream_time)
 
     def _build_failed(self, exc: BaseException) -> None:
         self._close_parts()
@@ -208,6 +207,10 @@ class LiveSession(QObject):
             self.recording.next_load(step.load, step.unit)
         self.step_changed.emit(step)
         return True
+
+    def hear(self, heard: Heard) -> bool:
+        """A command the app's microphone heard: carried out unless it was the coach's own echo."""
+        return self.voice is not None and self.voice.hear(heard)
 
     def end(self) -> None:
         """End the workout (the pipeline finishes the open set; ``finished`` follows)."""

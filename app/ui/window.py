@@ -11,14 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
 
 from app.storage.pins import verify_pin
 from app.ui import theme
 from app.ui.context import AppContext
 from app.ui.screens.base import Screen
 from app.ui.screens.profiles import PinDialog
+from app.ui.voice import AppVoice, describe
+from app.voice.listener import Heard
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +70,26 @@ class MainWindow(QMainWindow):
         self._history: list[tuple[str, Any]] = []
         self._current: tuple[str, Any] | None = None
         self.member_label = QLabel("")
+        self.voice_label = QLabel(describe("off"))
+        self.voice_label.setAccessibleName("Voice commands state")
+        self.statusBar().addPermanentWidget(self.voice_label)
         self.statusBar().addPermanentWidget(self.member_label)
         context.member.changed.connect(self._member_changed)
         settings = self.screens["settings"]
         saved = getattr(settings, "settings_saved", None)
         if saved is not None:
             saved.connect(self.apply_look)
+            saved.connect(self.apply_voice)
         self._shortcuts()
+        self.apply_voice(context.settings)
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.timeout.connect(self._idle_sign_out)
         self.allow_close = not context.options.kiosk
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # the kiosk's idle timer and push-to-talk see every key
         if context.options.kiosk:
-            QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
             self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
 
     # ------------------------------------------------------------------ navigation
@@ -149,12 +167,58 @@ class MainWindow(QMainWindow):
         if self.context.options.kiosk and name:
             self._idle.start(self.context.settings.kiosk_idle_s * 1000)
 
+    # ------------------------------------------------------------------ voice
+    def apply_voice(self, settings: Any) -> None:
+        """Start, restart or stop the app's microphone listener as the settings say."""
+        voice = self.context.voice
+        wanted = (settings.push_to_talk, settings.wake_word)
+        if voice is not None and (not settings.listen or (voice.push_to_talk, voice.wake_word) != wanted):
+            voice.stop()
+            self.context.voice = voice = None
+        if settings.listen and voice is None:
+            voice = AppVoice(
+                self.context.jobs, push_to_talk=settings.push_to_talk, wake_word=settings.wake_word
+            )
+            voice.heard.connect(self.heard)
+            voice.state_changed.connect(lambda state: self.voice_label.setText(describe(state)))
+            self.context.voice = voice
+            voice.start()
+        if voice is None:
+            self.voice_label.setText(describe("off"))
+
+    def heard(self, heard: Heard) -> None:
+        """A voice command: the screen shown acts on it, or the status bar says it meant nothing here."""
+        screen = self.stack.currentWidget()
+        text = heard.intent.text or heard.intent.name
+        if isinstance(screen, Screen) and screen.on_voice(heard):
+            self.statusBar().showMessage(f"Heard: “{text}”", 4000)
+        else:
+            self.statusBar().showMessage(f"Heard “{text}”: nothing to do on this screen", 4000)
+
     # ------------------------------------------------------------------ kiosk
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         touched = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
-        if event.type() in touched and self.context.member.name:
+        if event.type() in touched and self.context.member.name and self.context.options.kiosk:
             self._idle.start(self.context.settings.kiosk_idle_s * 1000)
-        return False
+        keys = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+        return event.type() in keys and self._push_to_talk(event)
+
+    def _push_to_talk(self, event: QEvent) -> bool:
+        """T held (outside a text field) opens the microphone; letting go closes it."""
+        voice = self.context.voice
+        if voice is None or not isinstance(event, QKeyEvent) or event.key() != Qt.Key.Key_T:
+            return False
+        if event.modifiers() != Qt.KeyboardModifier.NoModifier or isinstance(
+            QApplication.focusWidget(), QLineEdit | QAbstractSpinBox | QComboBox
+        ):
+            return False
+        if not event.isAutoRepeat() and event.type() == QEvent.Type.KeyPress:
+            voice.press()
+            self.voice_label.setText("Voice: listening…")
+        elif not event.isAutoRepeat():
+            voice.release()
+            self.voice_label.setText(describe(voice.state))
+        return True
 
     def _idle_sign_out(self) -> None:
         if self.current_name in ("workout", "setup"):
@@ -188,6 +252,8 @@ class MainWindow(QMainWindow):
         session = getattr(workout, "session", None)
         if session is not None:
             session.close_now()
+        if self.context.voice is not None:
+            self.context.voice.stop()
         self.context.jobs.shutdown(wait=True)
 
     def snap(self, directory: Path, name: str) -> Path:

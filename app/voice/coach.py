@@ -141,14 +141,15 @@ class VoiceCoach:
             return any(start <= t1 and end >= t0 for start, end in self._spans)
 
     def _started(self, line: Line) -> None:
-        with self._lock:
-            self._spans.append((self._clock(), float("inf")))
+        if self.player.output.audible:  # a caption on a screen makes no sound for a microphone to hear
+            with self._lock:
+                self._spans.append((self._clock(), float("inf")))
         if self._captions is not None:
             self._captions(CueSpoken(self._clock(), line.text, line.kind, self.player.output.audible))
 
     def _done(self) -> None:
         now = self._clock()
         with self._lock:
-            if self._spans:
+            if self._spans and self._spans[-1][1] == float("inf"):
                 self._spans[-1] = (self._spans[-1][0], now)
         self.engine.done(now)

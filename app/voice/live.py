@@ -88,7 +88,7 @@ class LiveVoice:
 
             sounddevice.query_devices(kind="input")
             listener = create_listener(vosk_model=options.vosk_model, wake_word=options.wake_word)
-            mic = MicrophoneListener(listener, self._heard)
+            mic = MicrophoneListener(listener, self._on_heard)
         except Exception as exc:  # OSError: no PortAudio; PortAudioError: no input device; SpeechError: model
             log.warning("No voice commands: %s", exc)
             return False
@@ -101,16 +101,21 @@ class LiveVoice:
         self.listener = listener
         return True
 
-    def _heard(self, heard: Heard) -> None:
+    def _on_heard(self, heard: Heard) -> None:
+        self.hear(heard)
+
+    def hear(self, heard: Heard) -> bool:
+        """Carry out a heard command, unless the coach was talking then (its echo); True if carried out."""
         if self.control is None:
-            return
+            return False
         now = time.monotonic()
         started = now - (heard.end_s - heard.start_s) - heard.decode_ms / 1000.0
         if self.coach is not None and self.coach.spoke_during(started - ECHO_MARGIN_S, now):
             self.echoes += 1
             log.info("Ignored %r: heard while the coach was talking", heard.intent.text)
-            return
+            return False
         self.control.handle(heard.intent)
+        return True
 
     def close(self, *, finish_s: float = 4.0) -> None:
         """Stop listening, let the coach finish what it has to say (up to ``finish_s``), then stop it."""

@@ -38,6 +38,10 @@ class Screen(QWidget):
     def leaving(self) -> None:
         """Another screen is about to be shown."""
 
+    def on_voice(self, heard: Any) -> bool:
+        """A voice command (``app.voice.listener.Heard``) while this screen shows; True if it acted."""
+        return False
+
     # ------------------------------------------------------------------ helpers
     def heading(self, layout: QVBoxLayout, title: str, subtitle: str = "") -> QLabel:
         """A title (and a subtitle) with a Back button at the right; returns the subtitle label."""

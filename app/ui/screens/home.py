@@ -288,6 +288,16 @@ class HomeScreen(Screen):
         task.start(work, done, lambda exc: self.show_error(exc, doing="The analysis"))
         return task
 
+    def on_voice(self, heard: Any) -> bool:
+        intent = heard.intent
+        if intent.name == "swap_exercise" and isinstance(intent.slots.get("to"), str):
+            self.select_exercise(str(intent.slots["to"]))  # "switch to lunges"
+            return True
+        if intent.name in ("next_set", "resume"):  # "next set" from here: start the quick workout
+            self.start_quick_workout()
+            return True
+        return False
+
     def select_exercise(self, exercise: str) -> None:
         index = self.exercise.findData(exercise)
         if index >= 0:

@@ -103,6 +103,9 @@ def choices(*values: str) -> list[tuple[str, object]]:
     return [(v.replace("_", " ").capitalize(), v) for v in values]
 
 
+CHECKS = ("voice", "listen", "push_to_talk", "wake_word", "high_contrast", "captions", "keep_frames")
+
+
 class SettingsScreen(Screen):
     """Edit, validate and save the app's settings; ``settings_saved(AppSettings)`` after a save."""
 
@@ -198,14 +201,19 @@ class SettingsScreen(Screen):
         self.voice_engine = forms.combo(choices("auto", "piper", "espeak"), name="Voice engine")
         self.listen = forms.check("Listen for voice comman&ds", name="Listen for voice commands",
                                   tip="Hear commands like 'next set' from the microphone")  # fmt: skip
+        self.push_to_talk = forms.check("Push to tal&k (hold T)", name="Push to talk",
+                                        tip="Listen only while T or the Talk button is held")  # fmt: skip
+        self.wake_word = forms.check("Wake &word 'coach'", name="Wake word",
+                                     tip="Only commands that start with 'coach' (coach, pause)")  # fmt: skip
         self.rep_counts = forms.combo((("Every rep", "every"), ("The last three", "last_three"),
                                        ("None", "none")), name="Say rep counts")  # fmt: skip
         self.rest = forms.spin(*bounds("rest_s"), name="Rest between sets", suffix=" s")
         self.unit = forms.combo((("kg", "kg"), ("lb", "lb")), name="Units")
         self.inputs |= {"voice": self.voice, "voice_engine": self.voice_engine, "listen": self.listen,
+                        "push_to_talk": self.push_to_talk, "wake_word": self.wake_word,
                         "rep_counts": self.rep_counts, "rest_s": self.rest, "unit": self.unit}  # fmt: skip
         rows: list[tuple[str, QWidget] | QWidget | QHBoxLayout] = [
-            self.voice, ("Voice &engine", self.voice_engine), self.listen,
+            self.voice, ("Voice &engine", self.voice_engine), self.listen, self.push_to_talk, self.wake_word,
             ("Say rep cou&nts", self.rep_counts), ("Res&t between sets", self.rest), ("&Units", self.unit),
         ]  # fmt: skip
         return self._form("Voice and coaching", rows)
@@ -269,7 +277,7 @@ class SettingsScreen(Screen):
             self.resolution.setEditText(f"{s.resolution[0]} x {s.resolution[1]}")
         for field in ("backend", "model", "voice_engine", "rep_counts", "unit"):
             forms.select_value(self.inputs[field], getattr(s, field))  # type: ignore[arg-type]
-        for field in ("voice", "listen", "high_contrast", "captions", "keep_frames"):
+        for field in CHECKS:
             self.inputs[field].setChecked(getattr(s, field))  # type: ignore[attr-defined]
         self.rest.setValue(s.rest_s)
         self.text_scale.setValue(s.text_scale)
@@ -292,7 +300,7 @@ class SettingsScreen(Screen):
         }  # fmt: skip
         for field in ("backend", "model", "voice_engine", "rep_counts", "unit"):
             values[field] = self.inputs[field].currentData()  # type: ignore[attr-defined]
-        for field in ("voice", "listen", "high_contrast", "captions", "keep_frames"):
+        for field in CHECKS:
             values[field] = self.inputs[field].isChecked()  # type: ignore[attr-defined]
         return values
 

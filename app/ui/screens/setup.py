@@ -202,6 +202,16 @@ class SetupScreen(Screen):
         if getattr(self.window(), "unattended", False) and now - self._entered_at > UNATTENDED_WAIT_S:
             self.begin()
 
+    def on_voice(self, heard: Any) -> bool:
+        name = heard.intent.name
+        if name in ("next_set", "resume"):  # "next set": start now, whatever the check says
+            self.begin()
+            return True
+        if name == "end_workout":
+            self.nav.back()
+            return True
+        return False
+
     def _stop_probe(self) -> None:
         self._timer.stop()
         if self._probe is not None:

@@ -176,6 +176,12 @@ class SummaryScreen(Screen):
         elif self.session is not None:
             self._show(rows_from_tally(self.session.tally), "This workout (not saved)")
 
+    def on_voice(self, heard: Any) -> bool:
+        if heard.intent.name in ("end_workout", "next_set"):  # done here: back to the start
+            self.nav.go("home")
+            return True
+        return False
+
     def _show(self, rows: list[SummaryRow], when: str) -> None:
         self.rows = rows
         self.subtitle.setText(when)

@@ -27,10 +27,12 @@ from app.engine.events import (
 from app.engine.exercises.spec import get_spec
 from app.ui.live import LiveSession
 from app.ui.screens.base import Screen, button
+from app.ui.voice import describe
 from app.ui.widgets.coaching import CueDock, FormMeter, RepCounter, RestTimer
 from app.ui.widgets.stage import CameraStage
 from app.voice.control import VoiceCommand
 from app.voice.cues import CueSpoken
+from app.voice.listener import Heard
 
 DISPLAY_HZ = 30
 
@@ -130,8 +132,9 @@ class WorkoutScreen(Screen):
         s = self.session
         assert s is not None
         self.stage.camera_state = "live"
-        self.talk.setEnabled(s.listening)
-        mic = "voice commands on (hold T to talk)" if s.listening else "voice commands off"
+        voice = self.context.voice
+        self.talk.setEnabled(voice is not None and voice.ready)
+        mic = "voice commands off (Settings)" if voice is None else describe(voice.state).lower()
         self.status.setText(f"Go! {mic}")
         self._timer.start()
 
@@ -282,14 +285,16 @@ class WorkoutScreen(Screen):
             self._command("resume" if self.session.paused else "pause")
 
     def _talk(self, on: bool) -> None:
-        voice = self.session.voice if self.session is not None else None
-        listener = voice.listener if voice is not None else None
-        if listener is None:
+        voice = self.context.voice
+        if voice is None:
             return
         if on:
-            listener.press()
+            voice.press()
         else:
-            listener.release()
+            voice.release()
+
+    def on_voice(self, heard: Heard) -> bool:
+        return self.session is not None and self.session.hear(heard)
 
     def end_workout(self) -> None:
         if self.session is not None:
