@@ -228,8 +228,9 @@ def test_a_program_session_goes_on_to_its_next_exercise(qtbot: QtBot, window: Ma
     curls = [s for s in session.tally.sets if s.exercise == EXERCISE]
     assert curls and all(s.end_t is not None for s in curls)
     with sqlite3.connect(win.context.db.path) as conn:
-        loads = conn.execute("SELECT exercise, load FROM sets ORDER BY started_at").fetchall()
-    assert loads[0] == (EXERCISE, None) and all(load == 20.0 for ex, load in loads if ex == "squat")
+        sets = conn.execute("SELECT exercise, load, target_reps FROM sets ORDER BY started_at").fetchall()
+    assert sets[0] == (EXERCISE, None, 8)  # the open set kept its own load and target
+    assert all((load, target) == (20.0, 5) for ex, load, target in sets if ex == "squat")
 
 
 def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: MainWindow) -> None:

@@ -67,10 +67,12 @@ class RecordingSink:
         unit: str | None = None,
         downstream: EventSink | None = None,
         owns_db: bool = True,
+        target_reps: int | None = None,
     ) -> None:
         self._recorder, self._db = recorder, db
         self._owns_db = owns_db  # False: the caller's database (the app's) stays open after close()
         self._load, self._unit = load, unit if load is not None else None
+        self._target = target_reps  # the planned reps of the sets to come
         self._downstream = downstream
         self._lock = threading.Lock()
         self._failed = 0
@@ -118,12 +120,13 @@ class RecordingSink:
         if self._downstream is not None:
             self._downstream.emit(event)
 
-    def next_load(self, load: float | None, unit: str | None) -> None:
-        """The load of the sets that start from now on (the next exercise of a session); unlike "log
-        twenty kilos", the open set keeps its own. Queued behind the events already emitted."""
+    def next_sets(self, load: float | None, unit: str | None, target_reps: int | None) -> None:
+        """The load and target of the sets that start from now on (the next exercise of a session);
+        unlike "log twenty kilos", the open set keeps its own. Queued behind the events already emitted."""
 
         def apply(_c: Connection) -> None:
             self._load, self._unit = load, unit if load is not None else None
+            self._target = target_reps
 
         try:
             self._db.writer.submit(apply, timeout=0.0)
@@ -150,7 +153,7 @@ class RecordingSink:
         if self._ended:
             return
         if isinstance(event, SetStarted | RepCounted) and not r.set_open:
-            r.start_set_in(c, event.exercise, load=self._load, unit=self._unit)
+            r.start_set_in(c, event.exercise, target_reps=self._target, load=self._load, unit=self._unit)
         if isinstance(event, RepCounted):
             r.rep_in(c, event.rep)
             self.saved_reps += 1

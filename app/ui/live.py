@@ -136,7 +136,7 @@ class LiveSession(QObject):
             recorder = WorkoutRecorder(self.context.db, self.plan.profile, source="live")
             self.recording = RecordingSink(
                 recorder, self.context.db, load=self.plan.load, unit=self.plan.unit,
-                downstream=downstream, owns_db=False,
+                downstream=downstream, owns_db=False, target_reps=self.plan.target_reps,
             )  # fmt: skip
             sink = self.recording
         config = PATIENT if not _is_file(self.plan.source) else PipelineConfig()
@@ -204,7 +204,7 @@ class LiveSession(QObject):
         self.step_index += 1
         self.processor.switch_analyzer(live_analyzer(step.exercise))
         if self.recording is not None:  # the next sets' load; the open set keeps its own
-            self.recording.next_load(step.load, step.unit)
+            self.recording.next_sets(step.load, step.unit, step.target_reps)
         self.step_changed.emit(step)
         return True
 
