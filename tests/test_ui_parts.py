@@ -193,3 +193,17 @@ def _inside_compound(w: Any) -> bool:
             return True
         parent = parent.parentWidget()
     return False
+
+
+def test_the_kiosk_supervisor_restarts_a_crashed_app_and_gives_up_on_a_broken_one(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from app.ui.kiosk import supervise
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    code = supervise(["spotter", "--kiosk", "--data-dir", str(not_a_folder)], pause_s=0.0, max_crashes=3)
+    err = capfd.readouterr().err
+    assert code == 2
+    assert err.count("; restarting") == 2 and err.count("not restarting") == 1
+    assert err.count("Cannot create the data folder") == 3  # the child says why, each time
