@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "squat_01.mp4"
 
 
-def child(clip: Path, data: Path, seconds: float) -> dict[str, float]:
+def child(clip: Path, data: Path, seconds: float, *, listener: bool = False) -> dict[str, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QTimer
@@ -46,8 +46,12 @@ def child(clip: Path, data: Path, seconds: float) -> dict[str, float]:
     from app.ui.window import MainWindow
 
     app = QApplication([])
+    if listener:  # what voice commands add (this machine has no microphone to open): the listener loaded
+        from app.voice.listener import create_listener
+
+        keep = create_listener()  # noqa: F841
     db = open_database(data)
-    settings = AppSettings(voice=False)
+    settings = AppSettings()  # the defaults: the coach speaks (captions here, without a speaker)
     theme.apply(app, high_contrast=False, text_scale=1.0)
     ctx = AppContext(db, settings, AppOptions(data_dir=data, source=str(clip)), JobRunner())
     win = MainWindow(ctx)
@@ -104,9 +108,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--runs", type=int, default=3, help="starts in all (the first is cold)")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--listener", action="store_true", help="load the voice-command listener too (memory)")
     args = p.parse_args()
     if args.child:
-        print(json.dumps(child(args.clip, args.child, args.seconds)))
+        print(json.dumps(child(args.clip, args.child, args.seconds, listener=args.listener)))
         return 0
     with tempfile.TemporaryDirectory() as data:
         results = []
@@ -121,6 +126,7 @@ def main() -> int:
                 "--seconds",
                 str(args.seconds),
             ]
+            cmd += ["--listener"] if args.listener else []
             run = subprocess.run(cmd, capture_output=True, text=True, check=True)
             results.append(json.loads(run.stdout.strip().splitlines()[-1]))
             r = results[-1]
