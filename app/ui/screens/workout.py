@@ -29,7 +29,7 @@ from app.ui.live import LiveSession
 from app.ui.screens.base import Screen, button
 from app.ui.voice import describe
 from app.ui.widgets.coaching import CueDock, FormMeter, RepCounter, RestTimer
-from app.ui.widgets.stage import CameraStage
+from app.ui.widgets.stage import CameraStage, RomArc
 from app.voice.control import VoiceCommand
 from app.voice.cues import CueSpoken
 from app.voice.listener import Heard
@@ -104,6 +104,7 @@ class WorkoutScreen(Screen):
         self.rest.hide()
         plan = s.plan
         self._exercise = "" if plan.exercise == "auto" else plan.exercise
+        self._measure(self._exercise)
         self._show_count()
         self.status.setText("Loading the pose model and the coach…")
         self.end.setEnabled(True)
@@ -219,6 +220,7 @@ class WorkoutScreen(Screen):
         if self.session is not None and self.session.next_exercise():
             step = self.session.step
             self._exercise = step.exercise
+            self._measure(step.exercise)
             self._set_no = 0
             self.meter.clear()
             self.status.setText(f"Now: {_name(step.exercise)}, {step.sets} sets")
@@ -247,8 +249,19 @@ class WorkoutScreen(Screen):
             f"{event.fps:.0f} fps · {event.dropped} dropped · {event.latency_p95_ms:.0f} ms p95"
         )
 
+    def _measure(self, exercise: str) -> None:
+        """The stage's arc follows the joint angle the exercise's primary signal measures."""
+        joints = None
+        if exercise:
+            movement = get_spec(exercise).movement
+            primary = movement.primary if movement is not None else None
+            if primary is not None and primary.kind == "angle" and len(primary.joints) == 3:
+                joints = (primary.joints[0], primary.joints[1], primary.joints[2])
+        self.stage.arc = RomArc(joints)
+
     def _recognized(self, event: ExerciseRecognized) -> None:
         self._exercise = event.exercise
+        self._measure(event.exercise)
         self.status.setText(f"Recognised {get_spec(event.exercise).name} ({event.confidence:.0%} sure).")
         self._show_count()
 

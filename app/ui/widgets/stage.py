@@ -193,7 +193,9 @@ class CameraStage(QWidget):
         p.setPen(QColor("#ffffff"))
         rom = arc.rom
         label = f"{arc.now:.0f}°" + (f"  ROM {rom:.0f}°" if rom is not None and rom >= 5 else "")
-        p.drawText(QPointF(cx + r + 6, cy), label)
+        width = p.fontMetrics().horizontalAdvance(label)
+        x = cx + r + 6 if cx + r + 6 + width <= target.right() - 4 else cx - r - 6 - width  # stay in frame
+        p.drawText(QPointF(max(target.left() + 4, x), cy), label)
 
     def _paint_flash(self, p: QPainter, target: QRectF) -> None:
         age = time.monotonic() - self._flash_at
