@@ -207,3 +207,34 @@ def test_the_kiosk_supervisor_restarts_a_crashed_app_and_gives_up_on_a_broken_on
     assert code == 2
     assert err.count("; restarting") == 2 and err.count("not restarting") == 1
     assert err.count("Cannot create the data folder") == 3  # the child says why, each time
+
+
+def test_back_returns_to_where_you_came_from_and_never_into_a_workout(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.ui.window import MainWindow
+
+    context = make_context(tmp_path)
+    win = MainWindow(context)
+    qtbot.addWidget(win)
+    left: list[str] = []
+
+    def noting(name: str) -> Any:
+        return lambda: left.append(name)
+
+    for name, screen in win.screens.items():
+        screen.leaving = noting(name)  # type: ignore[method-assign]
+    try:
+        context.member.sign_in("Ana")
+        win.go("home")
+        win.go("history")
+        win.go("leaderboards")
+        win.back()
+        assert win.current_name == "history" and left[-1] == "leaderboards"
+        win.back()
+        assert win.current_name == "home" and left[-1] == "history"
+        win.go("summary")  # after a workout: Back goes home, not into it
+        win.back()
+        assert win.current_name == "home"
+    finally:
+        win.allow_close = True
+        win.close()
+        context.db.close()

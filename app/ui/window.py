@@ -52,6 +52,10 @@ def build_screens(context: AppContext, nav: MainWindow) -> list[Screen]:
     return [kind(context, nav) for kind in kinds]
 
 
+ROOTS = ("home", "profiles")  # going there starts the Back history afresh
+PASSING = ("setup", "workout", "no_camera")  # steps of a workout, never returned to by Back
+
+
 class MainWindow(QMainWindow):
     screen_shown = Signal(str)
 
@@ -93,12 +97,15 @@ class MainWindow(QMainWindow):
             self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
 
     # ------------------------------------------------------------------ navigation
-    def go(self, name: str, payload: Any = None) -> None:
+    def go(self, name: str, payload: Any = None, *, remember: bool = True) -> None:
+        """Show screen ``name`` (``payload`` for its ``entered``); the one left is remembered for Back
+        unless either is a step of a workout (set-up check, workout, no camera)."""
         if self._current is not None:
-            self.screens[self._current[0]].leaving()
-            if name not in ("setup", "workout", "no_camera") and self._current[0] not in ("setup", "workout"):
+            left = self._current[0]
+            self.screens[left].leaving()
+            if remember and left not in PASSING and name not in PASSING:
                 self._history.append(self._current)
-        if name in ("home", "profiles"):
+        if name in ROOTS:
             self._history.clear()
         self._current = (name, payload)
         screen = self.screens[name]
@@ -110,16 +117,16 @@ class MainWindow(QMainWindow):
         self.screen_shown.emit(name)
 
     def back(self) -> None:
-        if self._current is not None and self._current[0] == "workout":
-            return  # a workout ends with End workout, not Esc
+        """The previous screen (Esc, Back); a workout ends with End workout, never by Esc."""
+        name = self.current_name
+        if name == "workout":
+            return
         if self._history:
-            name, payload = self._history.pop()
-            self._current = None
-            self.go(name, payload)
-            if self._history and self._history[-1][0] == name:
-                self._history.pop()
-        elif self._current is not None and self._current[0] != "profiles":
-            self.go("home" if self.context.member.name or self._current[0] != "home" else "profiles")
+            self.go(*self._history.pop(), remember=False)
+        elif name not in (None, "profiles", "home"):
+            self.go("home", remember=False)
+        elif name == "home" and not self.context.options.kiosk:
+            self.go("profiles", remember=False)
 
     def current(self) -> QWidget | None:
         return self.stack.currentWidget()
