@@ -202,3 +202,30 @@ def test_a_members_report_needs_their_pin_and_shows_only_them(
     assert run("report", "--period", "week", "--profile", "Ana", "--pin", "2468", "--pdf", str(pdf))[0] == 0
     text = _pdf_text(pdf)
     assert "Ana" in text and "Bob" not in text
+
+
+def test_wrong_pins_in_a_row_lock_a_profile_for_a_while(tmp_path: Path) -> None:
+    from app.errors import StorageError
+    from app.storage import operations as ops
+    from app.storage.pins import PinLockout, check_admin_pin, hash_pin
+
+    now = [100.0]
+    lockout = PinLockout(max_tries=3, wait_s=30.0, clock=lambda: now[0])
+    db = open_database(tmp_path)
+    try:
+        ops.add_profile(db, "Ana", pin="2468")
+        for _ in range(3):
+            with pytest.raises(ops.WrongPin):
+                ops.check_pin(db, "Ana", "0000", lockout=lockout)
+        with pytest.raises(StorageError, match="Too many wrong PINs for Ana: wait 30 s"):
+            ops.check_pin(db, "Ana", "2468", lockout=lockout)  # even the right one, for now
+        now[0] += 31
+        ops.check_pin(db, "Ana", "2468", lockout=lockout)
+        ops.check_pin(db, "Ana", "2468", lockout=lockout)  # a right PIN clears the count
+    finally:
+        db.close()
+    admin = hash_pin("9876")
+    assert not check_admin_pin(None, "9876", lockout=lockout)  # no admin PIN: nobody leaves
+    assert [check_admin_pin(admin, "1111", lockout=lockout) for _ in range(3)] == [False] * 3
+    with pytest.raises(StorageError, match="Too many wrong PINs for the administrator"):
+        check_admin_pin(admin, "9876", lockout=lockout)

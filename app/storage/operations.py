@@ -18,7 +18,7 @@ from app.programs.metrics import Record
 from . import profiles as prof
 from . import queries as q
 from .db import Database
-from .pins import verify_pin
+from .pins import PinLockout, verify_pin
 from .profiles import ProfileRow
 from .recorder import SetResult, WorkoutRecorder
 
@@ -61,10 +61,18 @@ def needs_pin(db: Database, name: str) -> bool:
         return prof.pin_hash_of(conn, name) is not None
 
 
-def check_pin(db: Database, name: str, pin: str | None, *, consequence: str = "nothing was done") -> None:
+def check_pin(
+    db: Database,
+    name: str,
+    pin: str | None,
+    *,
+    consequence: str = "nothing was done",
+    lockout: PinLockout | None = None,
+) -> None:
     """Refuse to act for a PIN-protected profile without its right PIN: ``PinRequired`` when no PIN
     (None or empty) is given, ``WrongPin`` when it does not open the profile; ``consequence`` ends
     the message ("nothing was saved"). A profile without a PIN, or a name with no profile yet, passes.
+    With a ``lockout`` (the app, the kiosk), wrong PINs in a row lock the profile for a while.
     """
     with db.read() as conn:
         stored = prof.pin_hash_of(conn, name)
@@ -74,8 +82,14 @@ def check_pin(db: Database, name: str, pin: str | None, *, consequence: str = "n
         raise PinRequired(
             f"The profile {name!r} is protected by a PIN: give --pin or set {PIN_ENV} ({consequence})."
         )
+    if lockout is not None:
+        lockout.check(name)
     if not verify_pin(pin.strip(), stored):
+        if lockout is not None:
+            lockout.failed(name)
         raise WrongPin(f"Wrong PIN for the profile {name!r}; {consequence}.")
+    if lockout is not None:
+        lockout.succeeded(name)
 
 
 def pin_matches(db: Database, name: str, pin: str) -> bool:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.settings import AppSettings, save_settings
 from app.storage.db import Database
+from app.storage.pins import PinLockout
 from app.ui.jobs import JobRunner
 from app.ui.options import AppOptions
 from app.ui.voice import AppVoice
@@ -49,6 +50,7 @@ class AppContext:
     jobs: JobRunner
     member: Member = field(default_factory=Member)
     voice: AppVoice | None = None  # the app's microphone listener, when voice commands are on
+    lockout: PinLockout = field(default_factory=PinLockout)  # wrong PINs, members' and the admin's
 
     @property
     def data_dir(self) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.capture import Frame, OpenCvFrameSource
-from app.engine.events import Event, EventSink, StreamEnded
+from app.engine.events import EngineFailed, Event, EventSink, StreamEnded
 from app.engine.exercises.auto import live_analyzer
 from app.engine.keeper import FrameKeeper
 from app.engine.pipeline import LivePipeline, PipelineConfig, PoseFrameProcessor
@@ -31,6 +32,7 @@ from app.storage.live import RecordingSink
 from app.storage.recorder import WorkoutRecorder
 from app.ui.bridge import EngineBridge
 from app.ui.context import AppContext
+from app.ui.jobs import Cancelled
 from app.voice.control import VoiceControl
 from app.voice.cues import CueSpoken
 from app.voice.intents import Intent
@@ -105,10 +107,15 @@ class LiveSession(QObject):
         self.keeper: FrameKeeper | None = None
         self._estimator: PoseEstimator | None = None
         self._t_start = time.monotonic()
-        self._closing = False
+        self._lock = threading.Lock()  # the build's start against a close from any thread
+        self._closing = False  # asked to end: the build stops short, the parts close
+        self._tearing_down = False
         self._closed = False
+        self._recording_closed = False
         self.summary = ""
+        self.voice_note = ""  # why the coach is silent, when it is
         self.step_index = 0
+        self.step_first_set = 0  # index in the tally of the step's first set
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -126,9 +133,13 @@ class LiveSession(QObject):
         estimator.reset()
         self._estimator = estimator
         self.processor = PoseFrameProcessor(estimator, live_analyzer(self.plan.exercise))
-        voice = (
-            LiveVoice.open_coach(self._voice_options(), self._caption) if settings.voice else LiveVoice(None)
-        )
+        voice = LiveVoice(None)
+        if settings.voice:
+            try:
+                voice = LiveVoice.open_coach(self._voice_options(), self._caption)
+            except SpotterError as exc:  # no voice to speak with: the workout goes on, in captions
+                log.warning("The coach cannot speak: %s", exc)
+                self.voice_note = f"The coach cannot speak ({exc}); its cues are shown as captions."
         self.voice = voice
         downstream: EventSink = self.bridge if voice.coach is None else TeeSink(self.bridge, voice.coach)
         sink: EventSink = downstream
@@ -145,7 +156,13 @@ class LiveSession(QObject):
             self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
         )
         voice.control = self.control  # the app's listener hands commands to it (``hear``)
-        self.pipeline.start()  # opens the source here: a missing camera raises CameraError
+        with self._lock:
+            cancelled = self._closing
+            if not cancelled:
+                self.pipeline.start()  # opens the source here: a missing camera raises CameraError
+        if cancelled:  # ended (or the window closed) while it was being built
+            self._teardown()
+            raise Cancelled
         if settings.keep_frames:  # opted in: the frames of this workout kept beside the database
             name = self.recording.workout_id if self.recording is not None else f"guest-{int(time.time())}"
             pipeline = self.pipeline
@@ -155,7 +172,9 @@ class LiveSession(QObject):
             self.keeper.start()
 
     def _build_failed(self, exc: BaseException) -> None:
-        self._close_parts()
+        if isinstance(exc, Cancelled):
+            return  # the close that cancelled it reports ``finished``
+        self._teardown()
         self.failed.emit(exc)
 
     def _voice_options(self) -> VoiceOptions:
@@ -174,8 +193,8 @@ class LiveSession(QObject):
 
     def _on_event(self, event: Event) -> None:
         self.tally.feed(event)
-        if isinstance(event, StreamEnded) and not self._closed:
-            self._finish()
+        if isinstance(event, StreamEnded | EngineFailed) and not self._closed:
+            self._finish()  # a failed engine ends the workout too: what was counted is saved
 
     # ------------------------------------------------------------------ controls (one path with voice)
     def command(self, name: str, **slots: Any) -> None:
@@ -183,8 +202,6 @@ class LiveSession(QObject):
         end_workout, rest, mute..."""
         if self.control is None:
             return
-        if name == "next_set":
-            self.tally.close_set(self.tally.last_t)
         self.control.handle(Intent(name, dict(slots), text="", confidence=1.0))
 
     @property
@@ -202,21 +219,29 @@ class LiveSession(QObject):
         if step is None or self.processor is None:
             return False
         self.step_index += 1
+        self.step_first_set = len(self.tally.sets)
         self.processor.switch_analyzer(live_analyzer(step.exercise))
         if self.recording is not None:  # the next sets' load; the open set keeps its own
             self.recording.next_sets(step.load, step.unit, step.target_reps)
         self.step_changed.emit(step)
         return True
 
+    def sets_done_in_step(self) -> int:
+        """Sets of the current step's exercise done since the step began."""
+        return self.tally.sets_since(
+            self.step_first_set, None if self.step.exercise == "auto" else self.step.exercise
+        )
+
     def hear(self, heard: Heard) -> bool:
         """A command the app's microphone heard: carried out unless it was the coach's own echo."""
         return self.voice is not None and self.voice.hear(heard)
 
     def end(self) -> None:
-        """End the workout (the pipeline finishes the open set; ``finished`` follows)."""
+        """End the workout (the pipeline finishes the open set; ``finished`` follows). Before the
+        session has started, the build stops short and ``finished`` follows all the same."""
         if self.pipeline is not None and self.pipeline.running:
             self.pipeline.stop()
-        elif not self._closed:
+        else:
             self._finish()
 
     @property
@@ -235,9 +260,10 @@ class LiveSession(QObject):
         return time.monotonic() - self._t_start
 
     def _finish(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
+        with self._lock:
+            if self._tearing_down:
+                return
+            self._closing = True
         self.context.jobs.submit(self._close_parts, self._closed_ok, self._closed_badly)
 
     def _closed_ok(self, summary: str) -> None:
@@ -250,21 +276,35 @@ class LiveSession(QObject):
         self.finished.emit(self.summary)
 
     def _close_parts(self) -> str:
-        """Stop and join everything this session started (any thread but the engine's)."""
+        """Stop and join everything this session started, once (any thread but the engine's)."""
+        with self._lock:
+            self._closing = True
+            if self._tearing_down:
+                return self.summary
+            self._tearing_down = True
+        return self._teardown()
+
+    def _teardown(self) -> str:
+        """Close each part that exists, each once (the build calls it too when it was cancelled)."""
         summary = ""
-        if self.pipeline is not None:
-            self.pipeline.stop()
-            self.pipeline.join(timeout=5.0)
-        if self.keeper is not None:
-            self.keeper.stop()
-        if self.voice is not None:
-            self.voice.close(finish_s=0.0)
-        if self._estimator is not None:
-            self._estimator.close()
-            self._estimator = None
-        if self.recording is not None:
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            pipeline.stop()
+            pipeline.join(timeout=5.0)
+        keeper, self.keeper = self.keeper, None
+        if keeper is not None:
+            keeper.stop()
+        voice, self.voice = self.voice, None
+        if voice is not None:
+            voice.close(finish_s=0.0)
+        estimator, self._estimator = self._estimator, None
+        if estimator is not None:
+            estimator.close()
+        recording = self.recording  # kept after closing: the summary reads its workout and sets
+        if recording is not None and not self._recording_closed:
+            self._recording_closed = True
             try:
-                summary = self.recording.close()
+                summary = recording.close()
             except SpotterError as exc:
                 summary = f"the workout could not be saved: {exc}"
         self._closed = True
@@ -272,9 +312,7 @@ class LiveSession(QObject):
 
     def close_now(self) -> None:
         """Synchronously stop everything (the window is closing)."""
-        if not self._closed:
-            self._closing = True
-            self._close_parts()
+        self._close_parts()
 
 
 def _is_file(source: str) -> bool:

@@ -36,6 +36,7 @@ class UnattendedDriver(QObject):
         self.shots: list[str] = []
         self._touring = False
         self._first_rep_shot = False
+        self._started = False
         window.screen_shown.connect(self._shown)
         self._deadline = QTimer(self)
         self._deadline.setSingleShot(True)
@@ -73,12 +74,17 @@ class UnattendedDriver(QObject):
         if name not in {p.name for p in ops.list_profiles(db)}:
             ops.add_profile(db, name)
         screen: Any = self.window.screens["profiles"]
-        if not screen.choose(name, os.environ.get("SPOTTER_PIN") if ops.needs_pin(db, name) else None):
+        pin = os.environ.get(ops.PIN_ENV, "")  # never a PIN dialog: nobody is there to answer it
+        if not screen.choose(name, pin):
             self._fail(f"could not sign in as {name}: {screen.message.text()}")
 
     def _on_home(self) -> None:
         if self._touring:
             return
+        if self._started:  # back home without a summary: the workout could not start
+            self._fail("the workout could not start (see the log)")
+            return
+        self._started = True
         home: Any = self.window.screens["home"]
         home.select_exercise(self.options.exercise or "auto")
         self._later(lambda: self._then("home", home.start_quick_workout))

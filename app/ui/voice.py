@@ -9,6 +9,7 @@ a workout applies the coach's echo guard and its ``VoiceControl``. Push-to-talk:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -33,6 +34,7 @@ class AppVoice(QObject):
         self._listener: CommandListener | None = None
         self._mic: Any = None
         self.state = "off"
+        self._stopped = False  # stop() came first: a listener that finishes loading is closed at once
         self._relay.connect(self.heard.emit, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> None:
@@ -52,6 +54,9 @@ class AppVoice(QObject):
         return listener, mic
 
     def _opened(self, parts: tuple[CommandListener, Any]) -> None:
+        if self._stopped:
+            parts[1].stop()
+            return
         self._listener, self._mic = parts
         self._set("push-to-talk" if self.push_to_talk else "listening")
 
@@ -76,6 +81,9 @@ class AppVoice(QObject):
             self._listener.release()
 
     def stop(self) -> None:
+        self._stopped = True
+        with contextlib.suppress(RuntimeError, TypeError):  # nothing more reaches the window
+            self.heard.disconnect()
         if self._mic is not None:
             self._mic.stop()
         self._mic = self._listener = None

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.storage.pins import verify_pin
+from app.errors import StorageError
+from app.storage.pins import check_admin_pin
 from app.ui import theme
 from app.ui.context import AppContext
 from app.ui.screens.base import Screen
@@ -242,7 +243,13 @@ class MainWindow(QMainWindow):
             )
             return False
         dialog = PinDialog(self, "the administrator")
-        return dialog.exec() == PinDialog.DialogCode.Accepted and verify_pin(dialog.pin, stored)
+        if dialog.exec() != PinDialog.DialogCode.Accepted:
+            return False
+        try:
+            return check_admin_pin(stored, dialog.pin, lockout=self.context.lockout)
+        except StorageError as exc:  # locked out for a while
+            self.statusBar().showMessage(str(exc), 8000)
+            return False
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.allow_close and not self.ask_admin():

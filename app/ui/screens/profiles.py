@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,9 +20,6 @@ from PySide6.QtWidgets import (
 from app.errors import StorageError
 from app.storage import operations as ops
 from app.ui.screens.base import Screen, button
-
-MAX_TRIES = 5
-LOCKOUT_S = 30.0
 
 
 class PinDialog(QDialog):
@@ -95,7 +91,6 @@ class ProfileScreen(Screen):
         for w in (self.new_name, self.new_pin, self.new_unit, add):
             form.addWidget(w)
         layout.addLayout(form)
-        self._tries: dict[str, tuple[int, float]] = {}
         self.buttons: dict[str, Any] = {}
 
     def entered(self, payload: Any = None) -> None:
@@ -134,22 +129,21 @@ class ProfileScreen(Screen):
             self.context.member.sign_out()
             self.nav.go("home")
             return True
-        tries, since = self._tries.get(name, (0, 0.0))
-        if tries >= MAX_TRIES and time.monotonic() - since < LOCKOUT_S:
-            self.message.setText(f"Too many wrong PINs for {name}: wait {LOCKOUT_S:.0f} s and try again.")
-            return False
         if pin is None and ops.needs_pin(self.context.db, name):
             dialog = PinDialog(self, name)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return False
             pin = dialog.pin
         try:
-            ops.check_pin(self.context.db, name, pin, consequence="you are not signed in")
+            ops.check_pin(
+                self.context.db, name, pin, consequence="you are not signed in", lockout=self.context.lockout
+            )
+        except ops.PinRequired:
+            self.message.setText(f"{name} is protected by a PIN: enter it to sign in.")
+            return False
         except StorageError as exc:
-            self._tries[name] = (tries + 1, time.monotonic())
             self.message.setText(str(exc))
             return False
-        self._tries.pop(name, None)
         self.context.member.sign_in(name)
         self.nav.go("home")
         return True

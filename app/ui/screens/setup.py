@@ -18,10 +18,10 @@ from app.engine.capture import OpenCvFrameSource
 from app.engine.exercises.spec import get_spec
 from app.engine.framing import PARTS, WHOLE_BODY, FramingReport, parts_for
 from app.engine.pose.types import PoseEstimator
-from app.errors import CameraError, SpotterError
+from app.errors import CameraError, VideoError
 from app.ui import theme
 from app.ui.live import LiveSession, WorkoutPlan
-from app.ui.screens.base import Screen, button
+from app.ui.screens.base import Screen, button, describe_error
 from app.ui.setup_probe import SetupProbe
 from app.ui.widgets.stage import CameraStage
 
@@ -115,6 +115,7 @@ class SetupScreen(Screen):
         self._entered_at = 0.0
         self.report: FramingReport | None = None
         self._needed: tuple[str, ...] = ()
+        self._generation = 0
 
     def entered(self, payload: Any = None) -> None:
         assert isinstance(payload, WorkoutPlan)
@@ -130,7 +131,13 @@ class SetupScreen(Screen):
             signals = spec.movement.signals if spec.movement is not None else ()
             needed = parts_for({j for s in signals for j in s.joints})
         self._needed = tuple(p for p in PARTS if p in needed)
-        self.context.jobs.submit(lambda: self._open(payload, needed), self._opened, self._failed)
+        self._generation += 1
+        generation = self._generation  # an answer for an earlier visit of this screen is stale
+        self.context.jobs.submit(
+            lambda: self._open(payload, needed),
+            lambda probe: self._opened(probe, generation),
+            lambda exc: self._failed(exc, generation),
+        )
 
     def _open(self, plan: WorkoutPlan, needed: frozenset[str]) -> SetupProbe:
         from app.engine.pose.estimators import create_estimator
@@ -145,9 +152,10 @@ class SetupScreen(Screen):
             raise
         return probe
 
-    def _opened(self, probe: SetupProbe) -> None:
-        if self.nav_current() is not self:  # left while the camera opened
+    def _opened(self, probe: SetupProbe, generation: int) -> None:
+        if generation != self._generation:  # left (or came back) while the camera opened
             probe.stop()
+            probe.estimator.close()
             return
         self._probe = probe
         self._estimator = probe.estimator
@@ -155,24 +163,18 @@ class SetupScreen(Screen):
         self.stage.camera_state = "live"
         self._timer.start()
 
-    def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, CameraError | SpotterError) and self._plan is not None:
-            self.nav.go("no_camera", (self._plan, str(exc)))
-        else:
-            self.show_error(exc, doing="Opening the camera")
-            self.nav.back()
-
-    def nav_current(self) -> QWidget | None:
-        current = getattr(self.nav, "current", None)
-        return current() if callable(current) else self
+    def _failed(self, exc: BaseException, generation: int) -> None:
+        if generation == self._generation and self._plan is not None:
+            self.nav.go("no_camera", (self._plan, exc))
 
     def _tick(self) -> None:
         probe = self._probe
         if probe is None:
             return
-        if probe.error is not None:
+        if probe.error is not None and self._plan is not None:  # the camera broke during the preview
+            error = probe.error
             self._stop_probe()
-            self.show_error(probe.error, doing="The camera preview")
+            self.nav.go("no_camera", (self._plan, error))
             return
         look = probe.latest
         if look is None:
@@ -228,6 +230,7 @@ class SetupScreen(Screen):
         self.nav.go("workout", session)
 
     def leaving(self) -> None:
+        self._generation += 1
         self._stop_probe()
         if self._estimator is not None:
             self._estimator.close()
@@ -245,6 +248,9 @@ class NoCameraScreen(Screen):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(60, 40, 60, 40)
         self.message = self.heading(layout, "No camera", "")
+        title = self.findChild(QLabel, "title")
+        assert title is not None
+        self.title_label = title
         help_text = QLabel(
             "Check that the camera is plugged in and that no other program (a video call) is using it. "
             "You can also train with another camera, or play a video file as the camera."
@@ -266,9 +272,11 @@ class NoCameraScreen(Screen):
         self._plan: WorkoutPlan | None = None
 
     def entered(self, payload: Any = None) -> None:
-        plan, message = payload
+        plan, error = payload
         self._plan = plan
-        self.message.setText(message)
+        camera = isinstance(error, CameraError | VideoError)
+        self.title_label.setText("No camera" if camera else "The workout could not start")
+        self.message.setText(describe_error(error, doing="Starting the workout"))
         while self.cameras.count():
             item = self.cameras.takeAt(0)
             if item is not None and item.widget() is not None:

@@ -81,7 +81,13 @@ class WorkoutScreen(Screen):
             row.addWidget(b)
         side.addLayout(row)
         layout.addLayout(side, 2)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_pause)
+        for key, action in (
+            (Qt.Key.Key_Space, self.toggle_pause), (Qt.Key.Key_P, self.toggle_pause),
+            (Qt.Key.Key_N, lambda: self._command("next_set")), (Qt.Key.Key_X, self.next_exercise),
+            (Qt.Key.Key_E, self.end_workout), (Qt.Key.Key_K, lambda: self.rest.stop(skipped=True)),
+            (Qt.Key.Key_Plus, lambda: self.rest.add(30)),
+        ):  # fmt: skip
+            QShortcut(QKeySequence(key), self, action, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // DISPLAY_HZ)
         self._timer.timeout.connect(self._refresh)
@@ -107,7 +113,7 @@ class WorkoutScreen(Screen):
         self._measure(self._exercise)
         self._show_count()
         self.status.setText("Loading the pose model and the coach…")
-        self.end.setEnabled(True)
+        self.end.setEnabled(False)  # until the session has started (or failed): End then has parts to end
         self.next_ex.setEnabled(s.next_step is not None)
         self._advance_after_rest = False
         b = s.bridge
@@ -133,15 +139,16 @@ class WorkoutScreen(Screen):
         s = self.session
         assert s is not None
         self.stage.camera_state = "live"
+        self.end.setEnabled(True)
         voice = self.context.voice
         self.talk.setEnabled(voice is not None and voice.ready)
         mic = "voice commands off (Settings)" if voice is None else describe(voice.state).lower()
-        self.status.setText(f"Go! {mic}")
+        self.status.setText(f"Go! {mic}" + (f" {s.voice_note}" if s.voice_note else ""))
         self._timer.start()
 
     def _failed(self, exc: BaseException) -> None:
         if self.session is not None:
-            self.nav.go("no_camera", (self.session.plan, str(exc)))
+            self.nav.go("no_camera", (self.session.plan, exc))
 
     def leaving(self) -> None:
         self._timer.stop()
@@ -173,7 +180,9 @@ class WorkoutScreen(Screen):
     def _rep(self, event: RepCounted) -> None:
         if self.rest.running:  # training again: the rest is over
             self.rest.stop(skipped=True)
-        self._exercise = event.exercise
+        step = self.session.step.exercise if self.session is not None else "auto"
+        if step in ("auto", event.exercise):  # not a last rep of the exercise just left
+            self._exercise = event.exercise
         if self.session is not None and self.session.tally.current is not None:
             sets = self.session.tally.sets
             self._set_no = sum(1 for x in sets if x.exercise == event.exercise and x.hold_s is None)
@@ -182,6 +191,8 @@ class WorkoutScreen(Screen):
         self._show_count()
 
     def _set_finished(self, event: SetFinished) -> None:
+        if self.rest.running:  # "next set" already closed it and the rest is on
+            return
         self._begin_rest(f"Set done: {event.reps} {event.exercise.replace('_', ' ')}.")
 
     def _begin_rest(self, note: str, seconds: int | None = None) -> None:
@@ -189,8 +200,7 @@ class WorkoutScreen(Screen):
         if s is None:
             return
         step = s.step
-        done = sum(1 for x in s.tally.sets if step.exercise in (x.exercise, "auto"))
-        left = max(0, step.sets - done)
+        left = max(0, step.sets - s.sets_done_in_step())
         following = s.next_step
         self._advance_after_rest = not left and following is not None
         if left:

@@ -44,15 +44,20 @@ class ProgressTask(QObject):
             self._moved.emit((n, total))
 
         def finished(result: Any) -> None:
-            self.dialog.reset()
+            self._dispose()
             done(result)
 
         def broke(exc: BaseException) -> None:
-            self.dialog.reset()
+            self._dispose()
             if not isinstance(exc, Cancelled):
                 failed(exc)
 
         self._jobs.submit(lambda: work(report, self.token), finished, broke)
+
+    def _dispose(self) -> None:
+        self.dialog.reset()
+        self.dialog.deleteLater()
+        self.deleteLater()
 
     def _move(self, step: tuple[int, int]) -> None:
         done, total = step
