@@ -173,7 +173,7 @@ def _add_storage_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     which = p.add_mutually_exclusive_group()
     which.add_argument("--workout", help="workout id")
     which.add_argument("--last", action="store_true", help="the latest workout (the default)")
-    which.add_argument("--period", choices=("week", "month"))
+    which.add_argument("--period", choices=("week", "month", "year"))
     p.add_argument("--pdf", type=Path, required=True, help="output file")
     p.add_argument("--paper", choices=("a4", "letter"), default="a4")
     p.add_argument("--profile", help="one person's report (default: everyone on this device)")

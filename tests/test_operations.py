@@ -202,8 +202,8 @@ def test_report_data_and_pdf(db: Database, tmp_path: Path) -> None:
     assert not (tmp_path / "x.pdf").exists()
     ana = reports.report_data(db, period="month", profile="Ana", pin="2468")
     assert [w.profile for w in ana.workouts] == ["Ana"] and "Ana" in ana.title
-    with pytest.raises(ConfigError, match="Unknown report period 'year'"):
-        reports.report_data(db, period="year")
+    with pytest.raises(ConfigError, match="Unknown report period 'decade'"):
+        reports.report_data(db, period="decade")
     out = reports.write_report(
         db, tmp_path / "ana.pdf", period="week", profile="Ana", pin="2468", paper="letter"
     )
@@ -246,8 +246,8 @@ def test_leaderboard(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
     assert [m.name for _, m in form.rows] == ["Cy", "Ana", "Ben"]  # a faulty rep counts half
     with pytest.raises(ConfigError, match="Unknown leaderboard 'speed'"):
         reports.leaderboard_board(db, by="speed")
-    with pytest.raises(ConfigError, match="Unknown leaderboard period 'year'"):
-        reports.leaderboard_board(db, period="year")
+    with pytest.raises(ConfigError, match="Unknown leaderboard period 'decade'"):
+        reports.leaderboard_board(db, period="decade")
     capsys.readouterr()
     assert main(["--data-dir", str(db.path.parent), "leaderboard", "--period", "all", "--by", "volume"]) == 0
     assert capsys.readouterr().out == reports.format_leaderboard(volume) + "\n"

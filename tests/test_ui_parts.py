@@ -238,3 +238,35 @@ def test_back_returns_to_where_you_came_from_and_never_into_a_workout(qtbot: QtB
         win.allow_close = True
         win.close()
         context.db.close()
+
+
+def test_a_period_report_is_saved_with_progress_or_cancelled(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QPushButton
+    from ui_support import seed_workouts
+
+    from app.storage import operations as ops
+    from app.ui.widgets.report_saver import ReportSaver
+
+    context = make_context(tmp_path / "data", inline=False)
+    try:
+        ops.add_profile(context.db, "Ana", pin="2468")
+        seed_workouts(context.db, "Ana", days=20)
+        context.member.sign_in("Ana", "2468")  # a signed-in member's own report: the PIN they gave
+        saver = ReportSaver(context)
+        qtbot.addWidget(saver)
+        saver.period.setCurrentIndex(saver.period.findData("year"))
+        target = tmp_path / "year.pdf"
+        saver.save(target)
+        qtbot.waitUntil(lambda: "Saved" in saver.note.text(), timeout=30_000)
+        assert target.read_bytes().startswith(b"%PDF")
+        abandoned = tmp_path / "abandoned.pdf"
+        task = saver.save(abandoned)
+        assert task is not None
+        cancel = task.dialog.findChild(QPushButton)
+        assert cancel is not None
+        cancel.click()
+        qtbot.waitUntil(lambda: not context.jobs.busy, timeout=30_000)
+        assert not abandoned.exists()
+    finally:
+        context.jobs.shutdown()
+        context.db.close()

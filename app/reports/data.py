@@ -22,7 +22,7 @@ from app.storage.localtime import local_day
 from app.storage.profiles import require_profile
 
 HISTORY = timedelta(weeks=12)
-PERIODS = ("week", "month")  # what ``period_bounds`` knows
+PERIODS = ("week", "month", "year")  # what ``period_bounds`` knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,9 @@ def period_bounds(period: str, today: date) -> tuple[date, date]:
         start = today.replace(day=1)
         nxt = (start + timedelta(days=32)).replace(day=1)
         return start, nxt
+    if period == "year":
+        start = today.replace(month=1, day=1)
+        return start, start.replace(year=start.year + 1)
     raise ValueError(f"unknown period {period!r}")
 
 
@@ -143,6 +146,8 @@ def _period_label(period: str, start: date, end: date) -> str:
     last = end - timedelta(days=1)
     if period == "month":
         return f"{start:%B %Y}: {start:%d %b} to {last:%d %b %Y} (local days)"
+    if period == "year":
+        return f"The year {start:%Y}: {start:%d %b} to {last:%d %b %Y} (local days)"
     return f"Week of {start:%A %d %B %Y}: {start:%d %b} to {last:%d %b %Y} (local days)"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .charts import bar_chart, line_chart
-from .data import ReportData, ReportSet, ReportWorkout
+from .data import DayPoint, ReportData, ReportSet, ReportWorkout
 from .files import written_whole
 
 log = logging.getLogger(__name__)
@@ -165,27 +165,49 @@ def _workout_charts(data: ReportData) -> list[Flowable]:
     return out
 
 
+WEEKLY_AFTER_DAYS = 62  # a longer period is charted week by week (a year's days would be a smudge)
+
+
+def _by_week(points: Sequence[DayPoint], start: date) -> list[DayPoint]:
+    """Each week's points of one exercise merged: sets and reps summed, tempo and ROM weighted by reps."""
+    weeks: dict[tuple[date, str], list[DayPoint]] = {}
+    for p in points:
+        monday = start + timedelta(days=7 * ((p.day - start).days // 7))
+        weeks.setdefault((monday, p.exercise), []).append(p)
+
+    def mean(group: list[DayPoint], attr: str) -> float | None:
+        had = [(getattr(p, attr), p.reps) for p in group if getattr(p, attr) is not None and p.reps]
+        n = sum(r for _, r in had)
+        return sum(v * r for v, r in had) / n if n else None
+
+    return [
+        DayPoint(day, ex, sum(p.sets for p in g), sum(p.reps for p in g), mean(g, "eccentric_s"),
+                 mean(g, "pause_s"), mean(g, "concentric_s"), mean(g, "rom_deg"))
+        for (day, ex), g in sorted(weeks.items())
+    ]  # fmt: skip
+
+
 def _period_charts(data: ReportData) -> list[Flowable]:
     assert data.span is not None
     start, end = data.span
-    x_range = (1, (end - start).days)
-    x_label = _period_axis(start, end)
+    step = 7 if (end - start).days > WEEKLY_AFTER_DAYS else 1
+    days = _by_week(data.days, start) if step == 7 else data.days
+    x_range = (1, -(-(end - start).days // step))
+    x_label = _period_axis(start, end) if step == 1 else f"week of {start:%Y} (1 = the week of {start:%d %b})"
+    each = "week" if step == 7 else "day"
 
     def x(d: date) -> float:
-        return float((d - start).days + 1)
+        return float((d - start).days // step + 1)
 
     by_sets: dict[str, int] = {}
-    for p in data.days:
+    for p in days:
         by_sets[p.exercise] = by_sets.get(p.exercise, 0) + p.sets
     top = sorted(by_sets, key=lambda e: (-by_sets[e], e))[:MAX_CHART_SERIES]
-    reps = {e: [(x(p.day), p.reps / p.sets) for p in data.days if p.exercise == e and p.sets] for e in top}
-    rom = {
-        e: [(x(p.day), p.rom_deg) for p in data.days if p.exercise == e and p.rom_deg is not None]
-        for e in top
-    }
+    reps = {e: [(x(p.day), p.reps / p.sets) for p in days if p.exercise == e and p.sets] for e in top}
+    rom = {e: [(x(p.day), p.rom_deg) for p in days if p.exercise == e and p.rom_deg is not None] for e in top}
     tempo: dict[str, list[tuple[float, float]]] = {"down": [], "pause": [], "up": []}
-    for day in sorted({p.day for p in data.days}):
-        points = [p for p in data.days if p.day == day and p.concentric_s is not None]
+    for day in sorted({p.day for p in days}):
+        points = [p for p in days if p.day == day and p.concentric_s is not None]
         n = sum(p.reps for p in points)
         if n:
             for key, attr in (("down", "eccentric_s"), ("pause", "pause_s"), ("up", "concentric_s")):
@@ -195,20 +217,21 @@ def _period_charts(data: ReportData) -> list[Flowable]:
         return line_chart(title, series, y_label=unit, x_label=x_label, x_range=x_range)
 
     out: list[Flowable] = [
-        chart("Reps per set (mean of each day's sets)", reps, "reps"),
-        chart("Tempo per rep (mean of each day's reps)", tempo, "seconds"),
-        chart("Range of motion per rep (mean of each day's reps)", rom, "degrees"),
+        chart(f"Reps per set (mean of each {each}'s sets)", reps, "reps"),
+        chart(f"Tempo per rep (mean of each {each}'s reps)", tempo, "seconds"),
+        chart(f"Range of motion per rep (mean of each {each}'s reps)", rom, "degrees"),
     ]
     holds: dict[date, float] = {}
     for d in data.details:
         for s in d.sets:
             if s.row.hold_s is not None:
                 day = d.workout.local_start.date()
+                day = start + timedelta(days=step * ((day - start).days // step))
                 holds[day] = max(holds.get(day, 0.0), s.row.hold_s)
     if holds:
         series = {"longest hold": [(x(day), v) for day, v in sorted(holds.items())]}
         out.append(
-            line_chart("Longest hold of each day", series, y_label="s", x_label=x_label, x_range=x_range)
+            line_chart(f"Longest hold of each {each}", series, y_label="s", x_label=x_label, x_range=x_range)
         )
     return out
 
@@ -224,6 +247,16 @@ def _form_chart(data: ReportData) -> Flowable:
     top = sorted(data.form, key=lambda e: -len(data.form[e]))[:MAX_CHART_SERIES]
     if data.span is not None:
         start, end = data.span
+        if (end - start).days > WEEKLY_AFTER_DAYS:  # a week's days averaged, as the other charts
+            weekly: dict[str, list[tuple[float, float]]] = {}
+            for e in top:
+                weeks: dict[int, list[float]] = {}
+                for d, v in data.form[e]:
+                    weeks.setdefault((d - start).days // 7 + 1, []).append(v)
+                weekly[e] = [(float(w), 100 * sum(vs) / len(vs)) for w, vs in sorted(weeks.items())]
+            label = f"week of {start:%Y} (1 = the week of {start:%d %b})"
+            return line_chart("Reps with good form (%, per week)", weekly, y_label="%", x_label=label,
+                              y_max=100, x_range=(1, -(-(end - start).days // 7)))  # fmt: skip
         form = {e: [(float((d - start).days + 1), 100 * v) for d, v in data.form[e]] for e in top}
         return line_chart(title, form, y_label="%", x_label=_period_axis(start, end), y_max=100,
                           x_range=(1, (end - start).days))  # fmt: skip

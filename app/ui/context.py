@@ -28,17 +28,20 @@ class Member(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._name: str | None = None
+        self.pin: str | None = None
 
     @property
     def name(self) -> str | None:
         return self._name
 
-    def sign_in(self, name: str) -> None:
+    def sign_in(self, name: str, pin: str | None = None) -> None:
         self._name = name
+        self.pin = pin  # kept in memory while signed in: the member's own reports ask for it
         self.changed.emit(name)
 
     def sign_out(self) -> None:
         self._name = None
+        self.pin = None
         self.changed.emit("")
 
 

@@ -39,6 +39,7 @@ from app.ui import theme
 from app.ui.context import AppContext
 from app.ui.screens.base import Navigator, Screen, button, describe_error
 from app.ui.widgets.charts import ProgressChartsWidget
+from app.ui.widgets.report_saver import ReportSaver
 
 RECORD_COLUMNS = ("Exercise", "Most reps", "Heaviest load", "Est. 1RM (Epley)", "Longest hold")
 RECORD_KINDS = (None, "max_reps", "max_load", "e1rm_epley", "max_hold")
@@ -69,6 +70,8 @@ class HistoryScreen(Screen):
         root = QVBoxLayout(self)
         root.setContentsMargins(24, 16, 24, 16)
         self.subtitle = self.heading(root, self.title, "")
+        self.reports = ReportSaver(context)
+        root.addWidget(self.reports)
         self.stack = QStackedWidget()
         root.addWidget(self.stack, 1)
         state = panel()

@@ -144,7 +144,7 @@ class ProfileScreen(Screen):
         except StorageError as exc:
             self.message.setText(str(exc))
             return False
-        self.context.member.sign_in(name)
+        self.context.member.sign_in(name, pin)
         self.nav.go("home")
         return True
 
