@@ -47,13 +47,15 @@ CONDITIONS = (
 )
 
 
-def voices() -> dict[str, SpeechSynthesizer]:
+def voices(*, steady: bool = False) -> dict[str, SpeechSynthesizer]:
+    """Piper at three speeds (``steady``: without its noise, the same samples every run) and eSpeak NG."""
     from app.errors import ModelLoadError
     from app.voice.tts import EspeakSettings, EspeakSynthesizer, PiperSynthesizer
 
     out: dict[str, SpeechSynthesizer] = {}
     for ls in (0.85, 1.0, 1.2):
-        out[f"piper-joe-ls{ls:g}"] = PiperSynthesizer(length_scale=ls)
+        piper = PiperSynthesizer.steady(length_scale=ls) if steady else PiperSynthesizer(length_scale=ls)
+        out[f"piper-joe-ls{ls:g}"] = piper
     try:
         for s in (
             EspeakSettings("en-us", 150, 50),
@@ -91,7 +93,7 @@ def roundtrip(args: argparse.Namespace) -> None:
     conditions = CONDITIONS[: args.conditions] if args.conditions else CONDITIONS
     if args.noise:
         conditions = [c for c in conditions if c.noise in args.noise.split(",")]
-    speakers = voices()
+    speakers = voices(steady=args.steady)
     if args.voices:
         speakers = {k: v for k, v in speakers.items() if any(k.startswith(p) for p in args.voices.split(","))}
     first = next(iter(speakers.values()))
@@ -255,6 +257,11 @@ def main() -> None:
     p.add_argument("--json", help="append every outcome here, one JSON object a line")
     p.add_argument("--voices", help="only voices whose names start with one of these (comma-separated)")
     p.add_argument("--lead", type=float, default=0.6, help="seconds of silence or noise before each command")
+    p.add_argument(
+        "--steady",
+        action="store_true",
+        help="Piper without its noise: the same samples every run (to compare two versions of the code)",
+    )
     p.add_argument("--no-denoise", dest="denoise", action="store_false", help="without the RNNoise front-end")
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"

@@ -63,6 +63,54 @@ def test_a_command_that_a_longer_one_continues_is_not_yet_over() -> None:
     assert can_continue("okay coach pause") and not can_continue("pause please")
 
 
+class _CannedModel:
+    """Moonshine as the check sees it, with a canned transcript and canned scores (-50 for other texts)."""
+
+    def __init__(self, transcript: str, logprob: float, scores: dict[str, float]) -> None:
+        self.transcript, self.logprob, self.scores = transcript, logprob, scores
+
+    def encode(self, audio: np.ndarray) -> np.ndarray:
+        return np.zeros((1, 4, 8), np.float32)
+
+    def transcribe(self, hidden: np.ndarray, seconds: float, draft: str = "") -> tuple[object, float | None]:
+        from app.voice.moonshine import Transcript
+
+        drafted = self.scores.get(draft, -50.0) if draft else None
+        return Transcript(self.transcript, self.logprob, 3), drafted
+
+    def score(self, hidden: np.ndarray, texts: list[str]) -> list[float]:
+        return [self.scores.get(t, -50.0) for t in texts]
+
+
+def test_a_command_needs_a_voucher_not_only_an_unlikely_transcript() -> None:
+    """Over background talkers Moonshine transcribed a stretch of babble as "In 17," (-8.6 nats), and found
+    "Continue." (-7.5) as likely: with the grammar's own hypothesis all but dismissed (0.07), that made a
+    confident "resume" out of talk (2 of 240 renderings of the round-trip test's talkers). A command the
+    grammar did not accept stands only if Moonshine spells it so, or the grammar doubted rather than
+    dismissed it."""
+    from typing import cast
+
+    from app.voice.moonshine import MoonshineModel
+
+    pcm = np.zeros(8000, np.int16)
+
+    def checker(transcript: str, logprob: float) -> CommandChecker:
+        return CommandChecker(cast(MoonshineModel, _CannedModel(transcript, logprob, {"Continue.": -7.5})))
+
+    babble = checker("In 17,", -8.6)
+    assert babble.decide(pcm, Recognition("continue", 0.07)).confidence < 0.5
+    assert babble.decide(pcm, Recognition("", 0.0)).confidence < 0.5  # the nearest spellings: no voucher
+    # the grammar doubted it (under its 0.5), Moonshine found it likelier than what it heard: it stands
+    assert babble.decide(pcm, Recognition("continue", 0.4)) == Recognition("continue", 1.0)
+    # Moonshine heard it, spelt a little off, and the grammar heard nothing
+    assert checker("Can tinue.", -8.6).decide(pcm, Recognition("", 0.0)) == Recognition("continue", 1.0)
+    # the command spelt nearest the transcript, and as likely: one word of its two heard is not enough
+    talk = CommandChecker(
+        cast(MoonshineModel, _CannedModel("So we're going to see.", -11.3, {"Keep going.": -10.0}))
+    )
+    assert talk.decide(pcm, Recognition("coach pause please", 0.0)).confidence < 0.5
+
+
 @pytest.fixture(scope="module")
 def model() -> object:
     from app.errors import ModelLoadError
