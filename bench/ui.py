@@ -1,7 +1,7 @@
 """The app's own figures: start-up to first frame (cold and warm), GUI-thread busy fraction at 30 fps,
 frame-to-screen latency, memory. Offscreen Qt, a real clip played as a 30 fps camera.
 
-    .venv/bin/python bench/ui.py [--clip ../shared/data/videos/squat_01.mp4] [--seconds 15]
+    .venv/bin/python bench/ui.py [--clip VIDEO --exercise ID] [--seconds 15] [--runs 3] [--listener]
 
 Each run is a fresh process (``--child``): "cold" is the first start on a new data folder (the
 database is created and migrated), "warm" the next starts on the same folder. Start-up is from the
@@ -26,10 +26,12 @@ from typing import Any
 
 T0 = time.monotonic()
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "squat_01.mp4"
+DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "jumpingjack_01.mp4"  # 1280x720, 29.97 fps, 30 s
 
 
-def child(clip: Path, data: Path, seconds: float, *, listener: bool = False) -> dict[str, float]:
+def child(
+    clip: Path, data: Path, seconds: float, *, exercise: str, listener: bool = False
+) -> dict[str, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
     from PySide6.QtCore import QTimer
@@ -62,7 +64,7 @@ def child(clip: Path, data: Path, seconds: float, *, listener: bool = False) -> 
     out: dict[str, float] = {}
     setup: Any = win.screens["setup"]
     workout: Any = win.screens["workout"]
-    plan = WorkoutPlan("bench", "squat", str(clip), realtime=True, rest_s=0)
+    plan = WorkoutPlan("bench", exercise, str(clip), realtime=True, rest_s=0)
 
     def watch_setup() -> None:
         if "first_frame_s" not in out and setup.stage._image is not None:
@@ -106,12 +108,17 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--exercise", default="jumping_jack")
     p.add_argument("--runs", type=int, default=3, help="starts in all (the first is cold)")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--listener", action="store_true", help="load the voice-command listener too (memory)")
     args = p.parse_args()
     if args.child:
-        print(json.dumps(child(args.clip, args.child, args.seconds, listener=args.listener)))
+        print(
+            json.dumps(
+                child(args.clip, args.child, args.seconds, exercise=args.exercise, listener=args.listener)
+            )
+        )
         return 0
     with tempfile.TemporaryDirectory() as data:
         results = []
@@ -126,7 +133,7 @@ def main() -> int:
                 "--seconds",
                 str(args.seconds),
             ]
-            cmd += ["--listener"] if args.listener else []
+            cmd += ["--exercise", args.exercise, *(["--listener"] if args.listener else [])]
             run = subprocess.run(cmd, capture_output=True, text=True, check=True)
             results.append(json.loads(run.stdout.strip().splitlines()[-1]))
             r = results[-1]

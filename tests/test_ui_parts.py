@@ -50,7 +50,8 @@ def test_emitting_signals_keeps_pythons_reference_counts() -> None:
     before = sys.getrefcount(True), sys.getrefcount(None)
     for i in range(3000):
         bridge.emit(RepCounted(float(i), "squat", rep(i)))
-    assert (sys.getrefcount(True), sys.getrefcount(None)) >= (before[0] - 5, before[1] - 5)
+    # the broken binding drops one reference per emit (3000 here); other threads move the counts a little
+    assert sys.getrefcount(True) > before[0] - 1000 and sys.getrefcount(None) > before[1] - 1000
 
 
 def test_the_tally_splits_sets_as_the_recorder_does() -> None:

@@ -81,6 +81,8 @@ QPushButton:pressed {{ background: {p.border}; }}
 QPushButton:disabled {{ color: {p.muted}; }}
 QPushButton#primary {{ background: {p.accent}; color: {"#000000" if p.name == "high-contrast" else "#ffffff"};
     border-color: {p.accent}; font-weight: 600; }}
+QPushButton#card {{ min-width: {round(220 * text_scale)}px; min-height: {round(64 * text_scale)}px;
+    font-size: {round(base * 1.3, 1)}pt; }}
 QPushButton#primary:disabled {{ background: {p.panel}; color: {p.muted}; border-color: {p.border}; }}
 QPushButton:checked {{ background: {p.bad}; border-color: {p.bad}; }}
 *:focus {{ outline: none; border: 3px solid {p.focus}; }}

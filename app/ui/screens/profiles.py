@@ -107,15 +107,17 @@ class ProfileScreen(Screen):
         profiles = ops.list_profiles(self.context.db)
         for i, p in enumerate(profiles):
             b = button(
-                ("🔒 " if p.has_pin else "") + p.name, name=f"Sign in as {p.name}", tip=f"{p.kind}, {p.unit}"
+                p.name + ("  (PIN)" if p.has_pin else ""),
+                name=f"Sign in as {p.name}",
+                tip=f"{p.kind}, {p.unit}",
             )
-            b.setFixedSize(240, 80)
+            b.setObjectName("card")
             b.clicked.connect(lambda _c=False, n=p.name: self.choose(n))
             self.grid.addWidget(b, i // 4, i % 4)
             self.buttons[p.name] = b
         if not self.context.options.kiosk:
             guest = button("Guest (nothing saved)", name="Train as a guest")
-            guest.setFixedSize(240, 80)
+            guest.setObjectName("card")
             guest.clicked.connect(lambda: self.choose(None))
             self.grid.addWidget(guest, len(profiles) // 4, len(profiles) % 4)
             self.buttons[""] = guest
