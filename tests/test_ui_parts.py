@@ -294,3 +294,15 @@ def test_a_period_report_is_saved_with_progress_or_cancelled(qtbot: QtBot, tmp_p
     finally:
         context.jobs.shutdown()
         context.db.close()
+
+
+def test_the_pin_pad_types_a_pin_without_a_keyboard(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.ui.screens.profiles import PinDialog
+
+    dialog = PinDialog(None, "Ana")
+    qtbot.addWidget(dialog)
+    for key in ("2", "4", "6", "9", "Delete", "8"):
+        dialog.press(key)
+    assert dialog.pin == "2468"
+    dialog.press("Clear")
+    assert dialog.pin == ""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ class PinDialog(QDialog):
         self.field.setMaxLength(12)
         self.field.setAccessibleName("PIN")
         layout.addWidget(self.field)
+        layout.addLayout(self._keypad())  # a kiosk is often a touch screen without a keyboard
         self.note = QLabel(note)
         self.note.setObjectName("bad")
         layout.addWidget(self.note)
@@ -45,6 +47,27 @@ class PinDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _keypad(self) -> QGridLayout:
+        grid = QGridLayout()
+        keys = [*"123456789", "Clear", "0", "Delete"]
+        for i, key in enumerate(keys):
+            b = QPushButton(key)
+            b.setAccessibleName(key if not key.isdigit() else f"Digit {key}")
+            b.setMinimumSize(72, 56)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing goes on in the field
+            b.clicked.connect(lambda _c=False, k=key: self.press(k))
+            grid.addWidget(b, i // 3, i % 3)
+        return grid
+
+    def press(self, key: str) -> None:
+        """One key of the on-screen pad: a digit, Clear or Delete."""
+        if key == "Clear":
+            self.field.clear()
+        elif key == "Delete":
+            self.field.backspace()
+        elif len(self.field.text()) < self.field.maxLength():
+            self.field.insert(key)
 
     @property
     def pin(self) -> str:
