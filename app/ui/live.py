@@ -156,20 +156,23 @@ class LiveSession(QObject):
             self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
         )
         voice.control = self.control  # the app's listener hands commands to it (``hear``)
-        with self._lock:
+        with self._lock:  # a close from another thread waits for this, or this sees it and stops short
             cancelled = self._closing
             if not cancelled:
                 self.pipeline.start()  # opens the source here: a missing camera raises CameraError
+                if settings.keep_frames:  # opted in: the frames of this workout kept beside the database
+                    self.keeper = self._keeper(self.pipeline)
         if cancelled:  # ended (or the window closed) while it was being built
             self._teardown()
             raise Cancelled
-        if settings.keep_frames:  # opted in: the frames of this workout kept beside the database
-            name = self.recording.workout_id if self.recording is not None else f"guest-{int(time.time())}"
-            pipeline = self.pipeline
-            self.keeper = FrameKeeper(
-                self.context.data_dir / "recordings" / f"{name}.mp4", lambda: pipeline.latest_frame
-            )
-            self.keeper.start()
+
+    def _keeper(self, pipeline: LivePipeline) -> FrameKeeper:
+        name = self.recording.workout_id if self.recording is not None else f"guest-{int(time.time())}"
+        keeper = FrameKeeper(
+            self.context.data_dir / "recordings" / f"{name}.mp4", lambda: pipeline.latest_frame
+        )
+        keeper.start()
+        return keeper
 
     def _build_failed(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
