@@ -7,11 +7,11 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+from workouts import seed_workouts
 
 from app.engine.events import RepDetail
 from app.reports.data import gather, period_bounds
@@ -25,19 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def fill(tmp_path: Path, days: int = 10) -> None:
     db = open_database(tmp_path)
-    start = datetime.now(UTC) - timedelta(days=days - 1)
-    for d in range(days):
-        at = (start + timedelta(days=d)).isoformat()
-        r = WorkoutRecorder(db, "ann", started_at=at)
-        for ex, load in (("squat", 40.0 + d), ("push_up", None)):
-            for _ in range(2):
-                r.start_set(ex, load=load, unit="kg", target_reps=8)
-                for i in range(1, 9 + d % 3):
-                    speed = 100.0 - 6 * i
-                    r.rep(RepDetail(i, 0, 1, 2, 1.0 + 0.05 * i, 0.2, 0.8 + 0.05 * i, 85.0 + i, speed, 150.0,
-                                    faults=("knees_in",) if i % 4 == 0 else ()))  # fmt: skip
-                r.finish_set()
-        r.finish()
+    seed_workouts(db, "ann", days=days)
     db.close()
 
 

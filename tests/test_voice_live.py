@@ -102,12 +102,18 @@ class Loudspeaker(NullOutput):
     audible = True
 
 
-def test_a_command_heard_while_the_coach_talks_is_its_own_echo(tmp_path: Path) -> None:
-    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), Loudspeaker(realtime=True))
+def listening_coach(tmp_path: Path, output: NullOutput) -> tuple[VoiceCoach, LiveVoice, Controls, ListSink]:
+    """A started coach on ``output`` and the voice control a heard command goes through."""
+    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), output)
     voice = LiveVoice(coach)
     controls, sink = Controls(), ListSink()
     voice.control = VoiceControl(controls, sink, coach=coach)
     coach.start()
+    return coach, voice, controls, sink
+
+
+def test_a_command_heard_while_the_coach_talks_is_its_own_echo(tmp_path: Path) -> None:
+    coach, voice, controls, sink = listening_coach(tmp_path, Loudspeaker(realtime=True))
     try:
         coach.emit(SetStarted(0.0, "squat"))  # "Set one. Go!": 12 tone characters, 0.12 s of audio
         deadline = time.monotonic() + 3
@@ -163,11 +169,7 @@ def test_enter_toggles_push_to_talk() -> None:
 def test_a_silent_coach_has_no_echo(tmp_path: Path) -> None:
     """Without a speaker the coach's lines are captions: nothing for a microphone to hear, so a command
     said while one shows is carried out."""
-    coach = VoiceCoach(SpeechCache(ToneSynthesizer(), tmp_path), NullOutput(realtime=True))
-    voice = LiveVoice(coach)
-    controls, sink = Controls(), ListSink()
-    voice.control = VoiceControl(controls, sink, coach=coach)
-    coach.start()
+    coach, voice, controls, _sink = listening_coach(tmp_path, NullOutput(realtime=True))
     try:
         coach.emit(SetStarted(0.0, "squat"))
         time.sleep(0.05)

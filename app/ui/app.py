@@ -35,7 +35,6 @@ def run_app(options: AppOptions) -> int:
             "There is no display to open Spotter's window on. Run it on a desktop, set "
             "QT_QPA_PLATFORM=offscreen for a headless unattended run, or use `spotter live` in a terminal."
         )
-    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     from app.ui import theme
@@ -73,11 +72,6 @@ def run_app(options: AppOptions) -> int:
         code = app.exec()
     finally:
         window.shutdown()
-        # deliver what background threads queued after the loop ended, while Python can still take it
-        app.sendPostedEvents()
-        app.processEvents()
-        window.deleteLater()
-        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         db.close()
         sys.excepthook = sys.__excepthook__
     return driver.exit_code if driver is not None and code == 0 else code

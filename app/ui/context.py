@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.engine.pose.types import PoseEstimator
 from app.settings import AppSettings, save_settings
 from app.storage.db import Database
 from app.storage.pins import PinLockout
@@ -23,7 +24,7 @@ from app.ui.voice import AppVoice
 class Member(QObject):
     """Who is signed in (a profile name, or None); screens redraw on ``changed``."""
 
-    changed = Signal(str)  # the name, or "" when signed out (never None through a signal)
+    changed = Signal(str)  # the name, or "" when signed out
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +59,13 @@ class AppContext:
     @property
     def data_dir(self) -> Path:
         return self.db.path.parent
+
+    def create_estimator(self) -> PoseEstimator:
+        """The pose estimator the settings (or this run's command line) ask for; loads its model."""
+        from app.engine.pose.estimators import create_estimator
+
+        s, o = self.settings, self.options
+        return create_estimator(o.backend or s.backend, o.model or s.model, threads=o.threads)
 
     def save_settings(self, settings: AppSettings) -> None:
         self.settings = settings

@@ -39,8 +39,7 @@ class CancelToken:
 
 
 class JobRunner(QObject):
-    # one boxed (callback, value, is_error) tuple: PySide6 mis-counts a bare None passed as an object argument
-    _finished = Signal(object)
+    _finished = Signal(object, object, bool)  # (callback, value, is_error)
 
     def __init__(self, executor: Executor | None = None) -> None:
         super().__init__()
@@ -62,9 +61,9 @@ class JobRunner(QObject):
             self._pending.discard(f)
             exc = f.exception()
             if exc is None:
-                self._finished.emit((done, f.result(), False))
+                self._finished.emit(done, f.result(), False)
             else:
-                self._finished.emit((failed, exc, True))
+                self._finished.emit(failed, exc, True)
 
         future.add_done_callback(relay)
         return future
@@ -73,9 +72,8 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
-    @Slot(object)
-    def _deliver(self, box: tuple[Callable[[Any], None], object, bool]) -> None:
-        callback, value, is_error = box
+    @Slot(object, object, bool)
+    def _deliver(self, callback: Callable[[Any], None], value: object, is_error: bool) -> None:
         if is_error and not isinstance(value, Cancelled):
             log.info(
                 "Background job failed: %s", value, exc_info=value if isinstance(value, Exception) else None

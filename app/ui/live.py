@@ -123,13 +123,9 @@ class LiveSession(QObject):
         self.context.jobs.submit(self._build, lambda _r: self.started.emit(), self._build_failed)
 
     def _build(self) -> None:
-        from app.engine.pose.estimators import create_estimator
-
-        settings, opts = self.context.settings, self.context.options
+        settings = self.context.settings
         source = OpenCvFrameSource(self.plan.source, realtime=self.plan.realtime, size=settings.resolution)
-        estimator = self._given or create_estimator(
-            opts.backend or settings.backend, opts.model or settings.model, threads=opts.threads
-        )
+        estimator = self._given or self.context.create_estimator()
         estimator.reset()
         self._estimator = estimator
         self.processor = PoseFrameProcessor(estimator, live_analyzer(self.plan.exercise))
@@ -150,7 +146,7 @@ class LiveSession(QObject):
                 downstream=downstream, owns_db=False, target_reps=self.plan.target_reps,
             )  # fmt: skip
             sink = self.recording
-        config = PATIENT if not _is_file(self.plan.source) else PipelineConfig()
+        config = PATIENT if source.is_live else PipelineConfig()
         self.pipeline = LivePipeline(source, self.processor, sink, config=config)
         self.control = VoiceControl(
             self.pipeline, sink, coach=voice.coach, stream_time=self.pipeline.stream_time
@@ -316,7 +312,3 @@ class LiveSession(QObject):
     def close_now(self) -> None:
         """Synchronously stop everything (the window is closing)."""
         self._close_parts()
-
-
-def _is_file(source: str) -> bool:
-    return not source.isdigit() and "://" not in source

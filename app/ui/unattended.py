@@ -53,10 +53,7 @@ class UnattendedDriver(QObject):
         action()
 
     def _later(self, action: Callable[[], object], ms: int = SETTLE_MS) -> None:
-        def run() -> None:  # a slot returns nothing (PySide6 mis-counts a returned tuple of Nones)
-            action()
-
-        QTimer.singleShot(ms, run)
+        QTimer.singleShot(ms, action)
 
     def _shown(self, name: str) -> None:
         handler = getattr(self, f"_on_{name}", None)

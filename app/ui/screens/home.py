@@ -255,15 +255,13 @@ class HomeScreen(Screen):
             path = Path(name)
         chosen = str(self.exercise.currentData())
         member, load, unit = self.context.member.name, self.load.value() or None, self.unit.currentText()
-        s, o = self.context.settings, self.context.options
         db = self.context.db
 
         def work(report: Report, token: CancelToken) -> str | None:
             from app.engine.offline import analyze_video
-            from app.engine.pose.estimators import create_estimator
             from app.storage import operations as ops
 
-            estimator = create_estimator(o.backend or s.backend, o.model or s.model, threads=o.threads)
+            estimator = self.context.create_estimator()
             try:
                 result = analyze_video(
                     path, estimator, exercise=None if chosen == AUTO else chosen, progress=report

@@ -140,11 +140,9 @@ class SetupScreen(Screen):
         )
 
     def _open(self, plan: WorkoutPlan, needed: frozenset[str]) -> SetupProbe:
-        from app.engine.pose.estimators import create_estimator
-
-        s, o = self.context.settings, self.context.options
-        estimator = create_estimator(o.backend or s.backend, o.model or s.model, threads=o.threads)
-        probe = SetupProbe(OpenCvFrameSource(plan.source, size=s.resolution), estimator, needed=needed)
+        estimator = self.context.create_estimator()
+        size = self.context.settings.resolution
+        probe = SetupProbe(OpenCvFrameSource(plan.source, size=size), estimator, needed=needed)
         try:
             probe.start()
         except Exception:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.engine.exercises.features import joint_angle, landmark_index
 from app.engine.pose.types import Landmark as L  # noqa: N817 (the bone table reads better)
 from app.engine.pose.types import Pose
 from app.ui import theme
@@ -54,24 +55,14 @@ class RomArc:
         self.now = self.centre = self.rays = None
         if pose is None or self.joints is None:
             return
-        best: tuple[float, tuple[L, L, L]] | None = None
-        for side in ("LEFT", "RIGHT"):
-            try:
-                lms = tuple(L[f"{side}_{j.upper()}"] for j in self.joints)
-            except KeyError:
-                return
-            seen = float(min(pose.visibility[lm] for lm in lms))
-            if best is None or seen > best[0]:
-                best = (seen, lms)  # type: ignore[assignment]
-        if best is None or best[0] < VISIBLE:
+        sides = [[landmark_index(j, side) for j in self.joints] for side in ("left", "right")]
+        seen, lms = max((float(min(pose.visibility[i] for i in s)), s) for s in sides)  # the better-seen side
+        if seen < VISIBLE:
             return
-        a, b, c = (pose.world[lm] for lm in best[1])
-        u, v = a - b, c - b
-        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
-        self.now = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+        self.now = float(joint_angle(*(pose.world[i] for i in lms)))
         self.lo, self.hi = min(self.lo, self.now), max(self.hi, self.now)
         px = pose.pixels()
-        pa, pb, pc = (px[lm] for lm in best[1])
+        pa, pb, pc = (px[i] for i in lms)
         self.centre = (float(pb[0]), float(pb[1]))
         self.rays = (
             math.degrees(math.atan2(-(pa[1] - pb[1]), pa[0] - pb[0])),
