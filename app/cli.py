@@ -142,6 +142,7 @@ def _add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
     p = sub.add_parser("listen", help="recognise a voice command (from a WAV file or the microphone)")
     p.add_argument("--wav", type=Path, help="a recording (default: listen on the microphone)")
+    p.add_argument("--commands", action="store_true", help="print the command set (with --json: as JSON)")
     p.add_argument("--json", action="store_true", help="print one JSON object per utterance")
     p.add_argument("--vosk-model", type=Path, help="use Vosk with this model folder instead of PocketSphinx")
     p.add_argument("--wake-word", action="store_true", help='only commands that start with "coach"')

@@ -43,7 +43,8 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from app.voice.grammar import COMMANDS, TIME_UNIT_WORDS, UNIT_WORDS, exercise_names, split_affixes
+from app.voice.command_set import COMMAND_SET, SAMPLE_VALUES, words_of
+from app.voice.grammar import split_affixes
 from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.moonshine import Hidden, MoonshineModel
 from app.voice.numbers import NUMBER_WORDS, number_words, parse_number
@@ -61,8 +62,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"(\d+)\s*kgs?\b", r"\1 kilos", t)
     t = re.sub(r"(\d+)\s*lbs?\b", r"\1 pounds", t)
     t = re.sub(r"\d+", lambda m: number_words(int(m.group())) if int(m.group()) < 1000 else " ", t)
-    t = re.sub(r"[^a-z' ]", " ", t).replace("'", "")
-    return " ".join(t.split())
+    return words_of(t)
 
 
 def written(words: str) -> str:
@@ -94,23 +94,38 @@ def written_forms(words: str) -> list[str]:
     return forms[:1] if forms[0] == forms[1] else forms
 
 
-def _expansions(phrase: str) -> Iterator[str]:
-    slots = {
-        "<exercise>": list(exercise_names()),
-        "<number>": [number_words(n) for n in range(1, LARGEST_NUMBER)],
-        "<unit>": list(UNIT_WORDS),
-        "<time_unit>": list(TIME_UNIT_WORDS),
+def _slot_words() -> dict[str, list[str]]:
+    """Every way a slot of each type is said, numbers up to ``LARGEST_NUMBER``."""
+    from app.voice.command_set import DURATION_WORDS, TIME_UNITS, WEIGHT_UNITS
+    from app.voice.grammar import exercise_names
+
+    numbers = [number_words(n) for n in range(1, LARGEST_NUMBER)]
+    durations = [f"{n} {u}" for n in numbers[:120] for u in TIME_UNITS] + list(DURATION_WORDS)
+    out = {
+        "exercise": list(exercise_names()),
+        "number": numbers,
+        "weight_unit": list(WEIGHT_UNITS),
+        "duration": durations,
     }
+    assert set(out) == set(SAMPLE_VALUES)  # every slot type of the command set
+    return out
+
+
+def _expansions(phrase: str, slots: dict[str, list[str]]) -> Iterator[str]:
     partial = [""]
-    for word in phrase.split():
-        partial = [f"{p} {w}".strip() for p in partial for w in slots.get(word, [word])]
+    for token in phrase.split():
+        field = re.fullmatch(r"\{\w+:(\w+)\}", token)
+        options = slots[field[1]] if field is not None else [words_of(token)]
+        partial = [f"{p} {w}".strip() for p in partial for w in options]
     yield from partial
 
 
 @cache
 def command_texts() -> tuple[str, ...]:
-    """Every command the grammar accepts, slots filled (numbers up to ``LARGEST_NUMBER``)."""
-    return tuple(sorted({t for phrases in COMMANDS.values() for p in phrases for t in _expansions(p)}))
+    """Every command of the command set, slots filled (numbers up to ``LARGEST_NUMBER``, durations up to
+    120 of a unit), in the command set's spelling."""
+    slots = _slot_words()
+    return tuple(sorted({t for c in COMMAND_SET for p in c.all_phrases for t in _expansions(p.text, slots)}))
 
 
 @cache

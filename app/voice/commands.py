@@ -42,6 +42,11 @@ def _show(intent: Intent, as_json: bool) -> None:
 
 
 def listen_command(args: argparse.Namespace) -> int:
+    if args.commands:
+        from app.voice import command_set
+
+        print(json.dumps(command_set.to_json(), indent=1) if args.json else command_set.describe())
+        return 0
     from app.voice.listener import Heard, MicrophoneListener, create_listener
     from app.voice.recognizer import SAMPLE_RATE
 

@@ -1,8 +1,9 @@
-"""The voice command set as data: phrases per intent, spoken exercise names, and the JSGF grammar.
+"""The recogniser's JSGF grammar and the spoken exercise names, generated from the command set
+(``app.voice.command_set``), so that what can be heard and what can be understood never drift apart.
 
-Phrases are plain word sequences with three slot placeholders: ``<exercise>``, ``<number>`` and
-``<unit>``/``<time_unit>``. The same table yields the recogniser's JSGF grammar and the intent
-parser's patterns, so what can be heard and what can be understood never drift apart.
+Each phrase's slot fields become rules of their type: ``{to:exercise}`` -> ``<exercise>``,
+``{seconds:duration}`` -> ``<duration>``, ``{value:number}`` -> ``<number>``, ``{unit:weight_unit}`` ->
+``<weight_unit>``.
 """
 
 from __future__ import annotations
@@ -11,51 +12,18 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 
+from app.voice.command_set import (
+    COMMAND_SET,
+    DURATION_WORDS,
+    EXERCISE_ALIASES,
+    LEADING_WORDS,
+    TIME_UNITS,
+    TRAILING_WORDS,
+    WAKE_WORD,
+    WEIGHT_UNITS,
+    Phrase,
+)
 from app.voice.numbers import TEENS, TENS, UNITS
-
-WAKE_WORD = "coach"
-# Words people put around a command ("okay, pause", "hey coach, next set", "pause please"): heard and
-# parsed around any command, never a command by themselves.
-LEADING_WORDS = ("okay", "ok", "hey", "please")  # not "um": "um mute" is "unmute"
-TRAILING_WORDS = ("please", "now")
-
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "pause": ("pause", "pause the workout", "pause workout", "hold on"),
-    "resume": ("resume", "resume the workout", "continue", "keep going"),
-    "next_set": ("next set", "start the next set", "start next set"),
-    "skip_exercise": ("next exercise", "skip this exercise", "skip exercise"),
-    "end_workout": ("end workout", "end the workout", "stop the workout", "finish the workout"),
-    "reps_left": ("how many reps left", "how many reps are left", "how many more reps"),
-    "swap_exercise": (
-        "swap <exercise> for <exercise>",
-        "replace <exercise> with <exercise>",
-        "switch to <exercise>",
-        "swap to <exercise>",
-    ),
-    "rest": ("start rest", "start resting", "rest for <number> <time_unit>", "rest for a minute"),
-    "repeat": ("repeat that", "say that again"),
-    "volume": ("louder", "quieter", "volume up", "volume down", "speak up"),
-    "mute": ("mute", "mute the coach"),
-    "unmute": ("unmute", "unmute the coach"),
-    "log_weight": ("log <number> <unit>",),
-}
-
-UNIT_WORDS: dict[str, str] = {"kilos": "kg", "kilo": "kg", "kilograms": "kg", "pounds": "lb", "pound": "lb"}
-TIME_UNIT_WORDS: dict[str, int] = {"seconds": 1, "second": 1, "minutes": 60, "minute": 60}
-VOLUME_WORDS: dict[str, str] = {
-    "louder": "up",
-    "volume up": "up",
-    "speak up": "up",
-    "quieter": "down",
-    "volume down": "down",
-}
-
-# Extra spoken names beyond the spec's own name (singular and plural are derived).
-ALIASES: dict[str, tuple[str, ...]] = {
-    "biceps_curl": ("bicep curls", "curls"),
-    "jumping_jack": ("jumping jacks",),
-    "triceps_pushdown": ("tricep pushdowns",),
-}
 
 # Out-of-grammar absorber (optional, see ``jsgf(garbage=...)``): common short words, none of them part
 # of a command. A non-command ("my phone is ringing") decodes to these and parses to no intent.
@@ -91,7 +59,7 @@ def spoken_names(exercise_id: str, name: str) -> tuple[str, ...]:
     last = base[-1]
     plural_last = last + "es" if last.endswith(("s", "sh", "ch", "x")) else last + "s"
     plural = " ".join([*base[:-1], plural_last])
-    names = [singular, plural, *ALIASES.get(exercise_id, ())]
+    names = [singular, plural, *EXERCISE_ALIASES.get(exercise_id, ())]
     return tuple(dict.fromkeys(names))
 
 
@@ -123,19 +91,25 @@ def _alternatives(items: Iterable[str]) -> str:
     return " | ".join(f"({i})" if " " in i else i for i in sorted(items))
 
 
+def phrase_rule(phrase: Phrase) -> str:
+    """A phrase as a JSGF expansion: its slot fields as references to their type's rule."""
+    return re.sub(r"\{\w+:(\w+)\}", r"<\1>", phrase.text)
+
+
 def jsgf(names: Mapping[str, str] | None = None, *, garbage: bool = True) -> str:
     """The recogniser's grammar: ``[coach] <command>`` or, with ``garbage``, a run of filler words."""
     names = exercise_names() if names is None else names
     lines = ["#JSGF V1.0;", "grammar spotter;"]
     lines += number_rules()
     lines.append(f"<exercise> = {_alternatives(names)};")
-    lines.append(f"<unit> = {_alternatives(UNIT_WORDS)};")
-    lines.append(f"<time_unit> = {_alternatives(TIME_UNIT_WORDS)};")
-    for intent, phrases in COMMANDS.items():
-        lines.append(f"<{intent}> = {' | '.join(f'({p})' for p in phrases)};")
-    lines.append(f"<command> = {' | '.join(f'<{i}>' for i in COMMANDS)};")
+    lines.append(f"<weight_unit> = {_alternatives(WEIGHT_UNITS)};")
+    lines.append(f"<time_unit> = {_alternatives(TIME_UNITS)};")
+    lines.append(f"<duration> = (<number> <time_unit>) | {_alternatives(DURATION_WORDS)};")
+    for c in COMMAND_SET:
+        lines.append(f"<{c.intent}> = {' | '.join(f'({phrase_rule(p)})' for p in c.all_phrases)};")
+    lines.append(f"<command> = {' | '.join(f'<{c.intent}>' for c in COMMAND_SET)};")
     # the politeness words stay fillers too: "okay thanks" is no command
-    command_words = set(re.findall(r"[a-z]+", re.sub(r"<[^>]*>", " ", "\n".join(lines[2:]))))
+    command_words = set(re.findall(r"[a-z']+", re.sub(r"<[^>]*>", " ", "\n".join(lines[2:]))))
     lines.append(f"<lead> = {' | '.join(LEADING_WORDS)};")
     lines.append(f"<trail> = {' | '.join(TRAILING_WORDS)};")
     spoken = f"[<lead>] [{WAKE_WORD}] [<lead>] <command> [<trail>]"
@@ -152,4 +126,4 @@ def vocabulary(names: Mapping[str, str] | None = None) -> set[str]:
     """Every word the grammar can produce (for dictionary checks)."""
     text = jsgf(names)
     body = "\n".join(line.split("=", 1)[1] for line in text.splitlines() if "=" in line)
-    return {w for w in re.findall(r"[a-z]+", re.sub(r"<[^>]*>", " ", body))}
+    return set(re.findall(r"[a-z']+", re.sub(r"<[^>]*>", " ", body)))

@@ -76,6 +76,7 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     "deadlifts": "D EH D L IH F T S",
     "tricep": "T R AY S EH P",
     "unmute": "AH N M Y UW T",
+    "unpause": "AH N P AO Z",
     "pushdown": "P UH SH D AW N",
     "pushdowns": "P UH SH D AW N Z",
 }
