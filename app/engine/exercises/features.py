@@ -145,3 +145,49 @@ def relative_height(track: Track, joint: str, ref: str) -> FloatArray:
     """Height of ``joint`` above ``ref`` (midpoints), in torso lengths (image y points down)."""
     dy = midpoint(track, ref)[:, 1] - midpoint(track, joint)[:, 1]
     return np.asarray(dy / np.maximum(torso_length(track), 1e-6), np.float64)
+
+
+def elevation(track: Track, joint: str, side: str) -> FloatArray:
+    """Height of a joint in the image, in frame heights (0 at the bottom edge, 1 at the top).
+
+    A whole-body rise (a jump, a step onto a box) moves every joint in the image while the world
+    landmarks, centred on the hips, stay put; with a camera that stands still this sees it.
+    """
+    return np.asarray(1.0 - track.image[:, landmark_index(joint, side), 1], np.float64)
+
+
+def lateral_offset(track: Track, joint: str, ref: str, side: str) -> FloatArray:
+    """How far the midpoint of both ``joint`` lies towards ``side`` of the midpoint of both ``ref``,
+    along the line through the two ``ref`` joints (world, metres); 0 on the other side."""
+    w = track.world
+    ref_l, ref_r = w[:, landmark_index(ref, "left")], w[:, landmark_index(ref, "right")]
+    across = ref_l - ref_r if side == "left" else ref_r - ref_l
+    unit = across / np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-9)
+    mid = (w[:, landmark_index(joint, "left")] + w[:, landmark_index(joint, "right")]) / 2
+    offset = np.sum((mid - (ref_l + ref_r) / 2) * unit, axis=1)
+    return np.asarray(np.maximum(offset, 0.0), np.float64)
+
+
+def shoulder_tilt(track: Track) -> FloatArray:
+    """Angle of the shoulder line from horizontal, degrees (world): about 0 when both shoulders are
+    level (standing, a plank) and near 90 when one is above the other (a side plank)."""
+    w = track.world
+    d = w[:, landmark_index("shoulder", "left")] - w[:, landmark_index("shoulder", "right")]
+    norm = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+    return np.asarray(np.degrees(np.arcsin(np.clip(np.abs(d[:, 1]) / norm, 0.0, 1.0))), np.float64)
+
+
+def world_height(track: Track, joint: str, ref: str) -> FloatArray:
+    """Height of the midpoint of both ``joint`` above the midpoint of both ``ref``, metres (world)."""
+    w = track.world
+    j = (w[:, landmark_index(joint, "left")] + w[:, landmark_index(joint, "right")]) / 2
+    r = (w[:, landmark_index(ref, "left")] + w[:, landmark_index(ref, "right")]) / 2
+    return np.asarray(r[:, 1] - j[:, 1], np.float64)
+
+
+def world_distance(track: Track, joint: str, side_a: str, other: str, side_b: str) -> FloatArray:
+    """Distance between two landmarks (world, metres), e.g. the left and the right wrist."""
+    w = track.world
+    a = w[:, landmark_index(joint, side_a)]
+    b = w[:, landmark_index(other, side_b)]
+    return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from . import features as feat
@@ -85,6 +87,84 @@ def knee_over_toe(track: feat.Track) -> float:
     return best
 
 
+def _both_sides(track: feat.Track, joints: tuple[str, str, str]) -> FloatArray:
+    """A joint angle, mean of both sides per frame (world landmarks)."""
+    left = feat.side_angle(track, joints, "left", world=True)
+    right = feat.side_angle(track, joints, "right", world=True)
+    return np.asarray((left + right) / 2, np.float64)
+
+
+def torso_swing(track: feat.Track) -> float:
+    """How far the torso rocks during the rep: range of its inclination, degrees (cheating a row or
+    a raise with momentum)."""
+    incl = feat.torso_inclination(track)
+    return _nanmax(incl) - _nanmin(incl)
+
+
+def torso_lean(track: feat.Track) -> float:
+    """Largest torso inclination from vertical during the rep, degrees."""
+    return _nanmax(feat.torso_inclination(track))
+
+
+def torso_rise(track: feat.Track) -> float:
+    """Smallest torso inclination from vertical during the rep, degrees: lying flat is 90, a crunch
+    curls the shoulders up to about 60-70."""
+    return _nanmin(feat.torso_inclination(track))
+
+
+def knee_bend(track: feat.Track) -> float:
+    """Deepest knee flexion during the rep (180 minus the smallest knee angle), degrees."""
+    return 180.0 - _nanmin(_both_sides(track, ("hip", "knee", "ankle")))
+
+
+def hip_extension(track: feat.Track) -> float:
+    """Largest hip angle (shoulder-hip-knee) during the rep, degrees: 180 is fully extended."""
+    return _nanmax(_both_sides(track, ("shoulder", "hip", "knee")))
+
+
+def arm_raise(track: feat.Track) -> float:
+    """Highest upper arm during the rep: its angle from the torso (hip-shoulder-elbow) on the
+    higher side, degrees (90 is level with the shoulder)."""
+    return max(
+        _nanmax(feat.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True)) for side in feat.SIDES
+    )
+
+
+def elbow_flare(track: feat.Track) -> float:
+    """Widest the elbows get during the rep, in shoulder widths (world)."""
+    elbows = feat.world_distance(track, "elbow", "left", "elbow", "right")
+    shoulders = feat.world_distance(track, "shoulder", "left", "shoulder", "right")
+    return _nanmax(elbows / np.maximum(shoulders, 1e-6))
+
+
+def knee_drive(track: feat.Track) -> float:
+    """Smallest hip angle (shoulder-hip-knee) of either leg during the rep, degrees: a knee driven
+    to hip height closes it to about 90."""
+    return min(
+        _nanmin(feat.side_angle(track, ("shoulder", "hip", "knee"), side, world=True)) for side in feat.SIDES
+    )
+
+
+def twist_reach(track: feat.Track) -> float:
+    """Farthest the hands get beside a hip during the rep, metres (a Russian twist's touch)."""
+    return max(_nanmax(feat.lateral_offset(track, "wrist", "hip", side)) for side in feat.SIDES)
+
+
+#: Measures of the whole rep's frames, and whether a value *above* the limit is the fault.
+MEASURES: dict[str, tuple[Callable[[feat.Track], float], bool]] = {
+    "torso_swing": (torso_swing, True),
+    "torso_lean": (torso_lean, True),
+    "shallow_curl": (torso_rise, True),
+    "knee_bend": (knee_bend, True),
+    "hip_extension": (hip_extension, False),
+    "short_raise": (arm_raise, False),
+    "high_elbows": (arm_raise, True),
+    "elbow_flare": (elbow_flare, True),
+    "low_knees": (knee_drive, True),
+    "short_twist": (twist_reach, False),
+}
+
+
 def evaluate(rule: FormRule, track: feat.Track, signal: FloatArray) -> bool:
     """True when the rep breaks the rule. ``signal`` is the raw (unoriented) rep signal."""
     if rule.measure == "min_signal":
@@ -103,4 +183,10 @@ def evaluate(rule: FormRule, track: feat.Track, signal: FloatArray) -> bool:
         return bool(np.isfinite(value) and value < rule.limit)
     if rule.measure == "knee_over_toe":
         return bool(knee_over_toe(track) > rule.limit)
+    if rule.measure in MEASURES:
+        measure, above = MEASURES[rule.measure]
+        value = measure(track)
+        if not np.isfinite(value):
+            return False
+        return bool(value > rule.limit) if above else bool(value < rule.limit)
     raise ValueError(f"unknown form measure {rule.measure!r}")

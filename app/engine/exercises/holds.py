@@ -1,4 +1,4 @@
-"""Timed holds (plank): the posture held, body straight, for long enough."""
+"""Timed holds (plank, side plank, wall sit): the posture held, still, for long enough."""
 
 from __future__ import annotations
 
@@ -11,18 +11,22 @@ from .signals import gate_mask
 from .spec import GateSpec, HoldSpec
 
 
-def in_hold_posture(track: feat.Track, hold: HoldSpec, gate: GateSpec) -> bool:
-    """The last frame of ``track`` shows the hold posture: gated torso and a straight body line."""
-    if not gate_mask(track, gate, 0.3)[-1]:
-        return False
+def _supported(track: feat.Track, hold: HoldSpec) -> bool:
+    """Shoulders above the elbows (on one side at least): held up, not lying down."""
+    if hold.min_support_m is None:
+        return True
     w = track.world[-1]
     support = max(
         float(w[feat.landmark_index("elbow", side), 1] - w[feat.landmark_index("shoulder", side), 1])
         for side in feat.SIDES
     )
-    if not support >= hold.min_support_m:  # also False for NaN
-        return False
-    # straight from shoulders to ankles, knees included (a plank on the knees is another exercise)
+    return support >= hold.min_support_m  # also False for NaN
+
+
+def _straight(track: feat.Track, hold: HoldSpec) -> bool:
+    """Straight from shoulders to ankles, knees included (a plank on the knees is another exercise)."""
+    if hold.body_line_min_deg is None:
+        return True
     lines = [
         min(
             feat.side_angle(track, ("shoulder", "hip", "ankle"), side, world=True)[-1],
@@ -31,6 +35,34 @@ def in_hold_posture(track: feat.Track, hold: HoldSpec, gate: GateSpec) -> bool:
         for side in feat.SIDES
     ]
     return bool(np.nanmax(lines) >= hold.body_line_min_deg) if np.isfinite(lines).any() else False
+
+
+def _angles_held(track: feat.Track, hold: HoldSpec) -> bool:
+    """Every listed joint angle within its range on at least one side (a wall sit's knees)."""
+    for rule in hold.angles:
+        values = [feat.side_angle(track, rule.joints, side, world=True)[-1] for side in feat.SIDES]
+        if not any(rule.low <= v <= rule.high for v in values):  # NaN is never within
+            return False
+    return True
+
+
+def _tilt_held(track: feat.Track, hold: HoldSpec) -> bool:
+    if hold.shoulder_tilt is None:
+        return True
+    tilt = float(feat.shoulder_tilt(track)[-1])
+    return hold.shoulder_tilt[0] <= tilt <= hold.shoulder_tilt[1]
+
+
+def in_hold_posture(track: feat.Track, hold: HoldSpec, gate: GateSpec) -> bool:
+    """The last frame of ``track`` shows the hold posture: the gated torso and the spec's checks."""
+    if not gate_mask(track, gate, 0.3)[-1]:
+        return False
+    return (
+        _supported(track, hold)
+        and _straight(track, hold)
+        and _angles_held(track, hold)
+        and _tilt_held(track, hold)
+    )
 
 
 class HoldTracker:

@@ -5,7 +5,10 @@ Each exercise is scored by three kinds of evidence from the whole window:
   wrists are, stance width, left/right asymmetry), each a soft constraint;
 - motion: how much of the body's angular movement happens at the exercise's primary joint;
 - repetition: whether the exercise's own counter finds regular, full reps in the window.
-The confidence is the winner's share of the total score.
+The confidence is the winner's share of the total score. A variant (a sumo deadlift, a goblet
+squat) competes with its parent exercise for the family's place: only the family's best member
+keeps its score, so two near-identical specs never split the evidence for one movement, and a tie
+goes to the parent (a hammer curl looks like a biceps curl to the camera).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 
 from . import features as feat
 from .analyzer import ExerciseAnalyzer
-from .spec import ExerciseSpec, catalogue
+from .spec import ExerciseSpec, catalogue, family
 
 #: The main joint angles whose ranges describe where a movement happens.
 MOTION_ANGLES: dict[str, tuple[str, str, str]] = {
@@ -35,6 +38,46 @@ def _range(x: feat.FloatArray) -> float:
 def _pct(x: feat.FloatArray, q: float) -> float:
     x = x[np.isfinite(x)]
     return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def _corr(a: feat.FloatArray, b: feat.FloatArray) -> float:
+    """Correlation of two series over the frames where both are measured (nan when flat)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 10 or np.std(a[ok]) < 1e-6 or np.std(b[ok]) < 1e-6:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def _arm_plane(track: feat.Track) -> float:
+    """Where a raised upper arm points: 1 straight out to the side, 0 straight ahead.
+
+    The horizontal part of the shoulder-to-elbow vector split along the shoulder line (out) and
+    across it (ahead), over the frames where that arm is raised at least 45 degrees from the torso.
+    """
+    w = track.world
+    idx = feat.landmark_index
+    across = w[:, idx("shoulder", "left")] - w[:, idx("shoulder", "right")]
+    across[:, 1] = 0.0
+    across /= np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-9)
+    shares = []
+    for side in feat.SIDES:
+        arm = w[:, idx("elbow", side)] - w[:, idx("shoulder", side)]
+        arm[:, 1] = 0.0
+        flat = np.linalg.norm(arm, axis=1)
+        out = np.abs(np.sum(arm * across, axis=1)) / np.maximum(flat, 1e-9)
+        raised = feat.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True) > 45.0
+        shares.append(out[raised & np.isfinite(out)])
+    both = np.concatenate(shares)
+    return float(np.median(both)) if both.size >= 5 else float("nan")
+
+
+def _rise_range(track: feat.Track, joint: str, scale: float) -> float:
+    """How far a joint rises and falls in the image over the window, in torso lengths."""
+    y = (
+        track.pixels[:, feat.landmark_index(joint, "left"), 1]
+        + track.pixels[:, feat.landmark_index(joint, "right"), 1]
+    ) / 2
+    return _range(y) / max(scale, 1e-6)
 
 
 def describe(track: feat.Track) -> dict[str, float]:
@@ -71,7 +114,47 @@ def describe(track: feat.Track) -> dict[str, float]:
         [np.linalg.norm(w[:, idx("ear", s)] - w[:, idx("shoulder", s)], axis=1) for s in feat.SIDES]
     )
     d["ear_shoulder_range"] = _range(ear_shoulder)
+    _describe_more(track, d, scale)
     return d
+
+
+def _describe_more(track: feat.Track, d: dict[str, float], scale: float) -> None:
+    """Descriptors that tell the larger catalogue apart (rows from curls, a bridge from a crunch)."""
+    w = track.world
+    idx = feat.landmark_index
+    d["wrist_distance_high"] = _pct(feat.world_distance(track, "wrist", "left", "wrist", "right"), 90)
+    elbow_up = np.concatenate([w[:, idx("elbow", s), 1] - w[:, idx("shoulder", s), 1] for s in feat.SIDES])
+    d["elbow_over_shoulder_low"] = _pct(-elbow_up, 10)  # metres the elbow is above the shoulder
+    elbows = [feat.side_angle(track, ("shoulder", "elbow", "wrist"), s, world=True) for s in feat.SIDES]
+    d["elbow_angle_low"] = _pct(np.concatenate(elbows), 10)
+    knees = [feat.side_angle(track, ("hip", "knee", "ankle"), s, world=True) for s in feat.SIDES]
+    d["knee_angle"] = _pct((knees[0] + knees[1]) / 2, 50)
+    d["shoulder_height"] = _pct(feat.world_height(track, "shoulder", "ankle"), 50)
+    d["hip_height_high"] = _pct(feat.world_height(track, "hip", "ankle"), 90)
+    d["hip_over_shoulder_high"] = _pct(feat.world_height(track, "hip", "shoulder"), 90)
+    d["wrist_shoulder_distance"] = _pct(
+        np.concatenate([feat.world_distance(track, "wrist", s, "shoulder", s) for s in feat.SIDES]), 50
+    )
+    d["shoulder_tilt"] = _pct(feat.shoulder_tilt(track), 50)
+    d["arm_plane"] = _arm_plane(track)
+    # a swing raises the arms as the torso comes up; a deadlift's arms hang as the torso tips
+    shoulder = [feat.side_angle(track, ("hip", "shoulder", "elbow"), s, world=True) for s in feat.SIDES]
+    d["arm_torso_coupling"] = _corr((shoulder[0] + shoulder[1]) / 2, feat.torso_inclination(track))
+    # a row brings the hand to the hip as the elbow bends; a curl takes it away
+    couplings = [
+        _corr(elbows[i], feat.world_distance(track, "wrist", s, "hip", s)) for i, s in enumerate(feat.SIDES)
+    ]
+    d["wrist_hip_coupling"] = max(couplings) if np.isfinite(couplings).any() else float("nan")
+    d["hip_rise_range"] = _rise_range(track, "hip", scale)
+    d["ankle_rise_range"] = _rise_range(track, "ankle", scale)
+    hips = (w[:, idx("hip", "left")] + w[:, idx("hip", "right")]) / 2
+    across = w[:, idx("hip", "left")] - w[:, idx("hip", "right")]
+    across /= np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-9)
+    wrists = (w[:, idx("wrist", "left")] + w[:, idx("wrist", "right")]) / 2
+    d["wrist_lateral_range"] = _range(np.sum((wrists - hips) * across, axis=1))
+    d["ankle_angle_range"] = max(
+        _range(feat.side_angle(track, ("knee", "ankle", "foot_index"), s, world=True)) for s in feat.SIDES
+    )
 
 
 def _soft(value: float, lo: float, hi: float, margin: float) -> float:
@@ -163,7 +246,20 @@ def rank_exercises(track: feat.Track) -> list[Candidate]:
             continue
         repetition, reps = _repetition_score(spec, track)
         out.append(Candidate(spec.id, posture * _motion_score(spec, desc) * repetition, reps))
-    return sorted(out, key=lambda c: c.score, reverse=True)
+    return sorted(_family_best(out), key=lambda c: c.score, reverse=True)
+
+
+def _family_best(candidates: list[Candidate]) -> list[Candidate]:
+    """Only the best member of each family keeps its score (the first, the parent, on a tie)."""
+    specs = catalogue()
+    best: dict[str, Candidate] = {}
+    for cand in candidates:
+        key = family(specs[cand.exercise])
+        if key not in best or cand.score > best[key].score:
+            best[key] = cand
+    return [
+        c if best[family(specs[c.exercise])] is c else Candidate(c.exercise, 0.0, c.reps) for c in candidates
+    ]
 
 
 def recognize_exercise(track: feat.Track) -> tuple[str, float]:

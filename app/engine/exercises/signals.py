@@ -33,6 +33,10 @@ def raw_signal(track: feat.Track, signal: SignalSpec, side: str) -> FloatArray:
     j = signal.joints
     if signal.kind == "angle":
         return feat.side_angle(track, (j[0], j[1], j[2]), side, world=True)
+    if signal.kind == "elevation":
+        return feat.elevation(track, j[0], side)
+    if signal.kind == "lateral":
+        return feat.lateral_offset(track, j[0], j[1], side)
     a = track.world[:, feat.landmark_index(j[0], side)]
     b = track.world[:, feat.landmark_index(j[1], side)]
     if signal.kind == "height":

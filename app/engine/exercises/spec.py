@@ -4,22 +4,30 @@ Each exercise is one TOML file in ``specs/``. A spec names the movement signal (
 normalised height, per side), how the sides combine, the posture the exercise is done in, the
 counting thresholds (relative to the person's own range, with absolute floors), minimum phase
 durations, and form rules with their cue texts. Adding an exercise is adding a file.
+
+A variant of an exercise (a hammer curl of the biceps curl, a sumo deadlift) is no copy: the
+parent's file lists it under ``[[variants]]`` with its id, its name and only what differs. Tables
+merge key by key; form rules merge by ``id`` and recognition rules by ``descriptor`` (a rule of the
+same key replaces the parent's, a new one is added); any other list (the movement's signals)
+replaces the parent's. Each variant is validated like any spec and knows its parent
+(``variant_of``).
 """
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import ExerciseSpecError
 
 from .features import JOINTS
 
-SignalKind = Literal["angle", "height", "distance"]
+SignalKind = Literal["angle", "height", "distance", "elevation", "lateral"]
 SideMode = Literal["average", "independent"]
 Phase = Literal["eccentric", "concentric"]
 
@@ -34,7 +42,11 @@ class SignalSpec(_Strict):
     ``angle``: the angle at the middle joint of ``joints`` (3 generic joint names), in degrees,
     from world landmarks. ``height``: height of ``joints[0]`` above ``joints[1]`` in metres (world
     landmarks, whose y axis is the camera's vertical). ``distance``: distance between ``joints[0]``
-    and ``joints[1]`` in metres.
+    and ``joints[1]`` in metres. ``elevation``: height of ``joints[0]`` in the image, in frame
+    heights (a whole-body rise: a jump, a step onto a box; only with a camera that stands still).
+    ``lateral``: how far the midpoint of both ``joints[0]`` lies towards this side of the midpoint
+    of both ``joints[1]``, along the line between the two ``joints[1]``, in metres, and 0 on the
+    other side (hands that touch down beside one hip, then the other: each side counts its own).
     """
 
     kind: SignalKind
@@ -45,7 +57,7 @@ class SignalSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_joints(self) -> SignalSpec:
-        need = 3 if self.kind == "angle" else 2
+        need = {"angle": 3, "elevation": 1}.get(self.kind, 2)
         if len(self.joints) != need:
             raise ValueError(f"a {self.kind!r} signal needs {need} joints, got {len(self.joints)}")
         unknown = [j for j in self.joints if j not in (*JOINTS, "nose")]
@@ -116,19 +128,61 @@ class FormRule(_Strict):
         "knee_valgus",
         "knee_over_toe",
         "lockout",
+        "torso_swing",
+        "knee_bend",
+        "hip_extension",
+        "short_raise",
+        "high_elbows",
+        "elbow_flare",
+        "low_knees",
+        "short_twist",
+        "torso_lean",
+        "shallow_curl",
     ]
     limit: float
     cue: str
     severity: int = Field(2, ge=1, le=3)
 
 
+class HoldAngle(_Strict):
+    """A joint angle held within ``[low, high]`` degrees (world landmarks) on at least one side."""
+
+    joints: tuple[str, str, str]
+    low: float = Field(0.0, ge=0, le=180)
+    high: float = Field(180.0, ge=0, le=180)
+
+    @model_validator(mode="after")
+    def _check(self) -> HoldAngle:
+        unknown = [j for j in self.joints if j not in JOINTS]
+        if unknown:
+            raise ValueError(f"unknown joints {unknown}; known: {', '.join(JOINTS)}")
+        if self.low >= self.high:
+            raise ValueError("low must be below high")
+        return self
+
+
 class HoldSpec(_Strict):
-    """A timed hold (plank): posture held still for at least ``min_hold_s``."""
+    """A timed hold: a posture held still for at least ``min_hold_s``.
+
+    A plank is a straight body line held up on the forearms or hands; a wall sit is a knee angle
+    held near 90 degrees with the torso upright; a side plank is a plank turned on one side (the
+    shoulder line near vertical). Checks set to None are not made.
+    """
 
     min_hold_s: float = Field(3.0, gt=0)
     max_break_s: float = Field(1.0, ge=0)
-    body_line_min_deg: float = Field(140.0, ge=0, le=180)
-    min_support_m: float = Field(0.15, ge=0)  # shoulders above elbows: held up, not lying down
+    # straight from shoulders through hips and knees to ankles, on at least one side
+    body_line_min_deg: float | None = Field(140.0, ge=0, le=180)
+    min_support_m: float | None = Field(0.15, ge=0)  # shoulders above elbows: held up, not lying down
+    angles: tuple[HoldAngle, ...] = ()
+    # the shoulder line's angle from horizontal, degrees (0 facing the floor, 90 on one side)
+    shoulder_tilt: tuple[float, float] | None = None
+
+    @field_validator("body_line_min_deg", "min_support_m", mode="before")
+    @classmethod
+    def _false_is_off(cls, value: object) -> object:
+        """TOML has no null: ``false`` turns a check off (a wall sit has no straight body line)."""
+        return None if value is False else value
 
 
 class RecognitionRule(_Strict):
@@ -143,6 +197,7 @@ class RecognitionRule(_Strict):
 class ExerciseSpec(_Strict):
     id: str
     name: str
+    variant_of: str | None = None  # the parent exercise of a variant (set by its parent's file)
     kind: Literal["reps", "hold"] = "reps"
     movement: MovementSpec | None = None
     counting: CountingSpec = CountingSpec()
@@ -161,24 +216,78 @@ class ExerciseSpec(_Strict):
         return self
 
 
-def parse_spec(text: str, *, origin: str = "<string>") -> ExerciseSpec:
+#: Lists of tables that a variant merges into its parent's by this key (other lists replace).
+MERGE_KEYS = {"form": "id", "recognition": "descriptor"}
+
+
+def _merge(parent: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """The parent's data with ``change`` applied (see the module docstring)."""
+    out = copy.deepcopy(parent)
+    for key, value in change.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = _merge(old, value)
+        elif key in MERGE_KEYS and isinstance(value, list) and isinstance(old, list):
+            by = MERGE_KEYS[key]
+            merged = {item.get(by): item for item in old}
+            merged.update({item.get(by): item for item in value})
+            out[key] = list(merged.values())
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _validate(data: dict[str, Any], origin: str) -> ExerciseSpec:
     try:
-        return ExerciseSpec.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        return ExerciseSpec.model_validate(data)
+    except ValidationError as exc:
         raise ExerciseSpecError(f"Invalid exercise spec {origin}: {exc}") from exc
+
+
+def parse_specs(text: str, *, origin: str = "<string>") -> list[ExerciseSpec]:
+    """The exercise of one spec file, then its variants, each validated."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseSpecError(f"Invalid exercise spec {origin}: {exc}") from exc
+    variants = data.pop("variants", [])
+    if "variant_of" in data:
+        raise ExerciseSpecError(f"Invalid exercise spec {origin}: variant_of is set by [[variants]]")
+    parent = _validate(data, origin)
+    specs = [parent]
+    if not isinstance(variants, list):
+        raise ExerciseSpecError(f"Invalid exercise spec {origin}: variants must be [[variants]] tables")
+    for change in variants:
+        if not isinstance(change, dict) or not {"id", "name"} <= set(change):
+            raise ExerciseSpecError(f"Invalid exercise spec {origin}: a variant needs an id and a name")
+        if "variants" in change or "variant_of" in change:
+            raise ExerciseSpecError(f"Invalid exercise spec {origin}: a variant has no variants of its own")
+        merged = _merge(data, change) | {"variant_of": parent.id}
+        specs.append(_validate(merged, f"{origin} (variant {change['id']!r})"))
+    return specs
+
+
+def parse_spec(text: str, *, origin: str = "<string>") -> ExerciseSpec:
+    """The exercise of one spec file (its variants are validated too)."""
+    return parse_specs(text, origin=origin)[0]
 
 
 @cache
 def catalogue() -> dict[str, ExerciseSpec]:
-    """Every built-in exercise, by id."""
+    """Every built-in exercise and variant, by id (each variant right after its parent)."""
     specs: dict[str, ExerciseSpec] = {}
     for entry in sorted(resources.files("app.engine.exercises").joinpath("specs").iterdir(), key=str):
         if entry.name.endswith(".toml"):
-            spec = parse_spec(entry.read_text(encoding="utf-8"), origin=entry.name)
-            if spec.id in specs:
-                raise ExerciseSpecError(f"Duplicate exercise id {spec.id!r} in {entry.name}")
-            specs[spec.id] = spec
+            for spec in parse_specs(entry.read_text(encoding="utf-8"), origin=entry.name):
+                if spec.id in specs:
+                    raise ExerciseSpecError(f"Duplicate exercise id {spec.id!r} in {entry.name}")
+                specs[spec.id] = spec
     return specs
+
+
+def family(spec: ExerciseSpec) -> str:
+    """The id shared by an exercise and its variants (the parent's)."""
+    return spec.variant_of or spec.id
 
 
 def get_spec(exercise_id: str) -> ExerciseSpec:
