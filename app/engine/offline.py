@@ -24,6 +24,7 @@ from app.errors import NoPersonError, VideoError
 
 from .events import rep_to_json
 from .exercises.analyzer import ExerciseAnalyzer
+from .exercises.anymove import ANY, analyzer_for
 from .exercises.features import Track
 from .exercises.recognize import recognize_exercise
 from .exercises.spec import get_spec
@@ -202,7 +203,7 @@ def estimate_track(
 
 def count_track(track: PoseTrack, exercise: str) -> tuple[ExerciseAnalyzer, float]:
     """Replay a pose track through the exercise's analyzer; returns it and ms per frame."""
-    analyzer = ExerciseAnalyzer(get_spec(exercise))
+    analyzer = analyzer_for(exercise)
     t0 = time.perf_counter()
     for t, pose in zip(track.times, track.poses, strict=True):
         analyzer.update(pose, t)
@@ -221,7 +222,7 @@ def analyze_video(
     model: str = "",
 ) -> AnalysisResult:
     """Analyse one video file. ``exercise=None`` recognises the exercise first."""
-    if exercise is not None:
+    if exercise is not None and exercise != ANY:
         get_spec(exercise)  # an unknown id fails before any decoding
     start = time.perf_counter()
     info, track, stages = estimate_track(path, estimator, target_fps=target_fps, progress=progress)
@@ -235,7 +236,7 @@ def analyze_video(
     stages["analysis"] = analysis_ms
     return AnalysisResult(
         info=info,
-        exercise=exercise,
+        exercise=analyzer.spec.id,
         exercise_confidence=confidence,
         analyzer=analyzer,
         frames_analysed=len(track.times),

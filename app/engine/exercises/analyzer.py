@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from app.engine.pose.types import Float32Array, Pose
 from . import features as feat
 from . import form
 from .channels import Channel, ChannelSet
+from .consistency import SetJudge, Shape, joint_profile
 from .counter import RepCandidate
 from .holds import HoldTracker
 from .signals import raw_signal
@@ -37,6 +38,14 @@ from .spec import ExerciseSpec
 
 #: A set ends after this many seconds without a rep (or this many median rep durations).
 SET_GAP_S = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A rep waiting for the set's judge, measured while its frames are still kept."""
+
+    cand: RepCandidate
+    detail: RepDetail
 
 
 @dataclass(slots=True)
@@ -50,8 +59,11 @@ class _Frame:
 class ExerciseAnalyzer:
     """Counts, times and grades one exercise from a stream of poses."""
 
-    def __init__(self, spec: ExerciseSpec) -> None:
+    def __init__(self, spec: ExerciseSpec, *, periodic: bool = False) -> None:
+        """``periodic``: no exercise is known, every signal of ``spec`` is a peer and the counter
+        follows the one that repeats (see ``channels.periodic_quality``)."""
         self.spec = spec
+        self.periodic = periodic
         self.reps: list[RepDetail] = []
         self.partial_reps: list[PartialRep] = []
         self.holds: list[tuple[float, float]] = []
@@ -64,7 +76,7 @@ class ExerciseAnalyzer:
         else:
             assert spec.movement is not None
             self._hold = None
-            self._channels = ChannelSet(spec)
+            self._channels = ChannelSet(spec, periodic=periodic)
             keep_s = spec.counting.max_rep_s + 1.0
         self._keep_s = keep_s
         self._frames: deque[_Frame] = deque()
@@ -75,6 +87,8 @@ class ExerciseAnalyzer:
         self._accepted: deque[RepCandidate] = deque(maxlen=8)  # full reps counted
         self._accepted_partials: deque[RepCandidate] = deque(maxlen=8)
         self._pending_partials: list[tuple[RepCandidate, Channel]] = []
+        self._judge: SetJudge[_Held] = SetJudge()
+        self._held_until = 0.0  # end of the latest rep offered to the judge
 
     # ------------------------------------------------------------------ streaming API
     def update(self, pose: Pose | None, t: float) -> list[Event]:
@@ -89,8 +103,17 @@ class ExerciseAnalyzer:
             events += self._update_hold(pose, t)
         else:
             events += self._update_reps(pose, t)
+        if self._judge.pending and t - self._held_until > self._set_gap():
+            events += self._close_judge(t)
         if self._set_start is not None and t - self._last_rep_t > self._set_gap():
             events.append(self._end_set(self._last_rep_t))
+        return events
+
+    def _close_judge(self, t: float) -> list[Event]:
+        """The movement stopped before any two movements agreed: count what was held."""
+        events: list[Event] = []
+        for item in self._judge.close():
+            events += self._count(item, t)
         return events
 
     def finish(self, t: float) -> list[Event]:
@@ -99,7 +122,8 @@ class ExerciseAnalyzer:
         if self._channels is not None:
             for channel, cand in self._channels.finish(t):
                 if cand.full:
-                    events += self._on_rep(cand, channel)
+                    events += self._on_rep(cand, channel, t)
+            events += self._close_judge(t)
         events += self._flush_partials()
         if self._hold is not None:
             held = self._hold.finish(t)
@@ -116,7 +140,7 @@ class ExerciseAnalyzer:
         events: list[Event] = []
         for channel, cand in self._channels.update(track, t):
             if cand.full:
-                events += self._on_rep(cand, channel)
+                events += self._on_rep(cand, channel, t)
             else:
                 self._pending_partials.append((cand, channel))
         if self._pending_partials and not self._channels.any_in_rep():
@@ -145,7 +169,7 @@ class ExerciseAnalyzer:
         self._pending_partials.clear()
         return events
 
-    def _on_rep(self, cand: RepCandidate, channel: Channel) -> list[Event]:
+    def _on_rep(self, cand: RepCandidate, channel: Channel, now: float) -> list[Event]:
         if (
             self._overlaps(cand, self._accepted)
             or self._other_side_works_harder(cand, channel)
@@ -153,22 +177,41 @@ class ExerciseAnalyzer:
         ):
             return []
         self._accepted.append(cand)
+        track = self._rep_track(cand)
+        back = cand.end_t - cand.bottom_exit_t
+        shape = Shape(
+            size=cand.depth / channel.signal.typical_rom,
+            return_s=back,
+            # the joints that do the work, around the turn (the start may carry set-up drift)
+            profile=joint_profile(self._frames_between(cand.bottom_enter_t - back, cand.end_t)),
+            clipped=cand.clipped,
+        )
+        held = _Held(cand, self._detail(cand, channel, track))
+        self._held_until = max(self._held_until, cand.end_t)
+        events: list[Event] = []
+        for item in self._judge.offer(shape, held):
+            events += self._count(item, now)
+        return events
+
+    def _count(self, held: _Held, now: float) -> list[Event]:
+        """A rep the set's judge let through: numbered, announced, its faults cued."""
+        cand = held.cand
         self._drop_partials_within(cand)
         events: list[Event] = []
         if self._set_start is None:
             self._set_start = cand.start_t
             self._set_first_rep = len(self.reps)
             self._set_first_partial = len(self.partial_reps)
-            events.append(SetStarted(t=cand.counted_t, exercise=self.spec.id))
-        self._last_rep_t = cand.end_t
-        rep = self._detail(cand, channel)
+            events.append(SetStarted(t=now, exercise=self.spec.id))
+        self._last_rep_t = max(self._last_rep_t, cand.end_t)
+        rep = replace(held.detail, index=len(self.reps) + 1)
         self.reps.append(rep)
-        events.append(RepCounted(t=cand.counted_t, exercise=self.spec.id, rep=rep))
+        events.append(RepCounted(t=now, exercise=self.spec.id, rep=rep))
         for fault in rep.faults:
             rule = next(r for r in self.spec.form if r.id == fault)
             events.append(
                 FormFault(
-                    t=cand.counted_t,
+                    t=now,
                     exercise=self.spec.id,
                     rep_index=rep.index,
                     fault=fault,
@@ -183,7 +226,7 @@ class ExerciseAnalyzer:
         the primary is clearly measured: bending over to pick up a bottle lowers the hips like a
         squat, but the knees barely bend."""
         assert self.spec.movement is not None
-        if channel.index == 0:
+        if channel.index == 0 or self.periodic:
             return False
         track = self._rep_track(cand)
         if track is None:
@@ -230,6 +273,8 @@ class ExerciseAnalyzer:
         """Range of motion in degrees from the primary (angle) signal over the rep's frames."""
         assert self.spec.movement is not None
         primary = self.spec.movement.primary
+        if self.periodic:  # no primary joint: the range of the signal that counted, if an angle
+            return round(cand.depth, 1) if channel.signal.kind == "angle" else None
         if channel.index == 0 and primary.kind == "angle":
             return round(cand.depth, 1)
         if primary.kind != "angle" or track is None:
@@ -241,7 +286,10 @@ class ExerciseAnalyzer:
 
     def _rep_track(self, cand: RepCandidate) -> feat.Track | None:
         """The kept frames of one rep (None when too few were seen to judge it)."""
-        frames = [f for f in self._frames if cand.start_t <= f.t <= cand.end_t]
+        return self._frames_between(cand.start_t, cand.end_t)
+
+    def _frames_between(self, start: float, end: float) -> feat.Track | None:
+        frames = [f for f in self._frames if start <= f.t <= end]
         return self._track_of(frames) if len(frames) >= 3 else None
 
     def _primary_raw(self, track: feat.Track, side: str) -> feat.FloatArray:
@@ -254,7 +302,8 @@ class ExerciseAnalyzer:
             (raw_signal(track, primary, "left") + raw_signal(track, primary, "right")) / 2, np.float64
         )
 
-    def _detail(self, cand: RepCandidate, channel: Channel) -> RepDetail:
+    def _detail(self, cand: RepCandidate, channel: Channel, track: feat.Track | None) -> RepDetail:
+        """The rep's timing, range and faults (its index is set when it is counted)."""
         assert self.spec.movement is not None
         first = cand.bottom_enter_t - cand.start_t
         pause = cand.bottom_exit_t - cand.bottom_enter_t
@@ -263,12 +312,11 @@ class ExerciseAnalyzer:
             eccentric, concentric = first, second
         else:
             eccentric, concentric = second, first
-        track = self._rep_track(cand)
         rom = self._rom_deg(cand, channel, track)
         speed = (rom or 0.0) / max(concentric, 1e-3)
         peak = cand.peak_speed * (rom / cand.depth) if rom is not None and cand.depth > 0 else 0.0
         return RepDetail(
-            index=len(self.reps) + 1,
+            index=0,
             start_s=round(cand.start_t, 3),
             turn_s=round(cand.turn_t, 3),
             end_s=round(cand.end_t, 3),
@@ -318,6 +366,7 @@ class ExerciseAnalyzer:
         reps = len(self.reps) - self._set_first_rep
         partial = max(0, len(self.partial_reps) - self._set_first_partial)
         self._set_start = None
+        self._judge.reset()
         return SetFinished(
             t=t, exercise=self.spec.id, reps=reps, partial_reps=partial, start_s=start, end_s=t
         )

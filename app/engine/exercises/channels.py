@@ -4,6 +4,11 @@ Only the *active* signal's reps count. The active signal is the one whose recent
 largest movement, relative to its expected range, against its frame-to-frame jitter: a view
 change or an occluded limb moves the count to a signal that still sees the movement, without any
 per-view configuration.
+
+With no exercise spec (``periodic``), the body's main signals are all candidates, each in both
+orientations, and the active one is the one that *repeats* most clearly: a rep is a movement like
+the set's other reps, so a signal whose recent history is self-similar at some period wins over
+one that only moved a lot once (walking in, sitting down).
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ SWITCH_MARGIN = 1.3
 WRONG_POSTURE_S = 0.1
 #: How often the active signal is re-evaluated, seconds.
 REVIEW_EVERY_S = 0.5
+#: Seconds of history judged without a spec: long enough for two slow repetitions.
+PERIODIC_WINDOW_S = 12.0
+#: Repetition periods looked for without a spec, seconds.
+PERIOD_RANGE_S = (0.4, 6.0)
+#: Resampling rate for the periodicity estimate, samples per second.
+PERIODIC_RATE = 10.0
 
 
 @dataclass(slots=True)
@@ -55,16 +66,81 @@ def signal_quality(values: feat.FloatArray, typical_rom: float) -> float:
     return min(amplitude / typical_rom, 1.5) * amplitude / (amplitude + 8.0 * jitter) * coverage
 
 
+def periodicity(times: feat.FloatArray, values: feat.FloatArray) -> tuple[float, float]:
+    """How strongly ``values`` repeat, in [0, 1], and at what period (seconds).
+
+    The normalised autocorrelation of the signal, resampled evenly, at its highest local peak
+    within ``PERIOD_RANGE_S``; gaps shorter than a period are bridged linearly. (0, 0) when the
+    history is too short or too patchy to tell.
+    """
+    ok = np.isfinite(values)
+    if ok.sum() < 10 or ok.mean() < 0.5:
+        return 0.0, 0.0
+    t, v = times[ok], values[ok]
+    grid = np.arange(t[0], t[-1], 1.0 / PERIODIC_RATE)
+    lo = int(PERIOD_RANGE_S[0] * PERIODIC_RATE)
+    hi = min(int(PERIOD_RANGE_S[1] * PERIODIC_RATE), grid.size // 2)
+    if hi <= lo + 1:
+        return 0.0, 0.0
+    x = np.interp(grid, t, v)
+    x = x - x.mean()
+    energy = float(np.dot(x, x))
+    if energy <= 0:
+        return 0.0, 0.0
+    acf = np.array([np.dot(x[:-k], x[k:]) / energy * x.size / (x.size - k) for k in range(1, hi + 1)])
+    best, period = 0.0, 0.0
+    for k in range(lo, hi - 1):  # acf[k] is the lag k + 1
+        if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > best:
+            best, period = float(acf[k]), (k + 1) / PERIODIC_RATE
+    return min(best, 1.0), period
+
+
+def rest_dwell(values: feat.FloatArray) -> float:
+    """Share of the time near the oriented top among the time near either end, in [0, 1].
+
+    People rest between repetitions at the start position: a signal whose top is where the body
+    waits is the right way up for counting."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 10:
+        return 0.5
+    lo, hi = np.percentile(finite, 5), np.percentile(finite, 95)
+    if hi <= lo:
+        return 0.5
+    top = float(np.mean(finite >= hi - 0.25 * (hi - lo)))
+    bottom = float(np.mean(finite <= lo + 0.25 * (hi - lo)))
+    return top / max(top + bottom, 1e-9)
+
+
+def periodic_quality(times: feat.FloatArray, values: feat.FloatArray, typical_rom: float) -> float:
+    """How clearly a signal shows repetitions when no spec says which signal to watch: its
+    cleanliness (``signal_quality``) weighted by how self-similar it is over time and by whether
+    its top is where the body rests."""
+    clean = signal_quality(values, typical_rom)
+    if clean <= 0:
+        return 0.0
+    strength, _ = periodicity(times, values)
+    return clean * (0.1 + strength) * (0.5 + rest_dwell(values))
+
+
+def _flipped(signal: SignalSpec) -> SignalSpec:
+    return signal.model_copy(update={"rest": "low" if signal.rest == "high" else "high"})
+
+
 class ChannelSet:
     """All counting channels of one exercise, and the choice of the active signal."""
 
-    def __init__(self, spec: ExerciseSpec) -> None:
+    def __init__(self, spec: ExerciseSpec, *, periodic: bool = False) -> None:
         assert spec.movement is not None
         self._spec = spec
+        self.periodic = periodic
+        self._window_s = PERIODIC_WINDOW_S if periodic else QUALITY_WINDOW_S
+        signals = list(spec.movement.signals)
+        if periodic:  # which end is the rest position is not known: try both
+            signals += [_flipped(s) for s in signals]
         sides = ("left", "right") if spec.movement.sides == "independent" else ("both",)
         self.channels = [
             Channel(i, side, signal, RepCounter(spec.counting, signal))
-            for i, signal in enumerate(spec.movement.signals)
+            for i, signal in enumerate(signals)
             for side in sides
         ]
         self.active = 0
@@ -77,7 +153,7 @@ class ChannelSet:
         completed: list[tuple[Channel, RepCandidate]] = []
         for channel, value in zip(self.channels, values, strict=True):
             channel.history.append((t, value))
-            while channel.history and t - channel.history[0][0] > QUALITY_WINDOW_S:
+            while channel.history and t - channel.history[0][0] > self._window_s:
                 channel.history.popleft()
             cand = channel.counter.update(t, value)
             if cand is not None:
@@ -108,7 +184,7 @@ class ChannelSet:
             for ch in self.channels
             if ch.index == self.active
             for cand in ch.recent
-            if t - cand.end_t <= QUALITY_WINDOW_S
+            if t - cand.end_t <= self._window_s
         ]
 
     def _measure(self, track: feat.Track | None) -> list[float]:
@@ -146,11 +222,16 @@ class ChannelSet:
         return any(ch.counter.in_rep for ch in self.channels if ch.index == self.active)
 
     def quality(self, index: int) -> float:
-        scores = [
-            signal_quality(np.array([v for _, v in ch.history]), ch.signal.typical_rom)
-            for ch in self.channels
-            if ch.index == index and ch.history
-        ]
+        scores = []
+        for ch in self.channels:
+            if ch.index != index or not ch.history:
+                continue
+            values = np.array([v for _, v in ch.history])
+            if self.periodic:
+                times = np.array([t for t, _ in ch.history])
+                scores.append(periodic_quality(times, values, ch.signal.typical_rom))
+            else:
+                scores.append(signal_quality(values, ch.signal.typical_rom))
         return max(scores, default=0.0)
 
     def _review(self) -> bool:

@@ -44,6 +44,7 @@ class RepCandidate:
     peak_speed: float  # signal units per second, second phase
     full: bool
     counted_t: float  # when the counter decided: the time of its events
+    clipped: bool = False  # began before the stream did: only its second half was seen
 
     @property
     def depth(self) -> float:
@@ -220,6 +221,7 @@ class RepCounter:
                 peak_speed=0.0,
                 full=True,
                 counted_t=t,
+                clipped=True,
             )
             self._depths.append(depth)
             self._restart_from(t, value)
