@@ -191,3 +191,26 @@ def world_distance(track: Track, joint: str, side_a: str, other: str, side_b: st
     a = w[:, landmark_index(joint, side_a)]
     b = w[:, landmark_index(other, side_b)]
     return np.asarray(np.linalg.norm(a - b, axis=1), np.float64)
+
+
+def twist(track: Track, upper: str, lower: str, side: str) -> FloatArray:
+    """Rotation of the ``upper`` line (shoulders) against the ``lower`` line (hips) towards ``side``,
+    about the axis between their midpoints, degrees (world); 0 when turned the other way.
+
+    A Russian twist turns the chest to one side, then the other: each side sees its own turns.
+    """
+    w = track.world
+    lo = w[:, landmark_index(lower, "left")] - w[:, landmark_index(lower, "right")]
+    up = w[:, landmark_index(upper, "left")] - w[:, landmark_index(upper, "right")]
+    axis = (
+        w[:, landmark_index(upper, "left")]
+        + w[:, landmark_index(upper, "right")]
+        - w[:, landmark_index(lower, "left")]
+        - w[:, landmark_index(lower, "right")]
+    )
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-9)
+    lo = lo - np.sum(lo * axis, axis=1, keepdims=True) * axis
+    up = up - np.sum(up * axis, axis=1, keepdims=True) * axis
+    turn = np.degrees(np.arctan2(np.sum(np.cross(lo, up) * axis, axis=1), np.sum(lo * up, axis=1)))
+    toward = turn if side == "left" else -turn
+    return np.asarray(np.maximum(toward, 0.0), np.float64)

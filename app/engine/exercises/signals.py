@@ -35,8 +35,8 @@ def raw_signal(track: feat.Track, signal: SignalSpec, side: str) -> FloatArray:
         return feat.side_angle(track, (j[0], j[1], j[2]), side, world=True)
     if signal.kind == "elevation":
         return feat.elevation(track, j[0], side)
-    if signal.kind == "lateral":
-        return feat.lateral_offset(track, j[0], j[1], side)
+    if signal.kind == "twist":
+        return feat.twist(track, j[0], j[1], side)
     a = track.world[:, feat.landmark_index(j[0], side)]
     b = track.world[:, feat.landmark_index(j[1], side)]
     if signal.kind == "height":

@@ -27,7 +27,7 @@ from app.errors import ExerciseSpecError
 
 from .features import JOINTS
 
-SignalKind = Literal["angle", "height", "distance", "elevation", "lateral"]
+SignalKind = Literal["angle", "height", "distance", "elevation", "twist"]
 SideMode = Literal["average", "independent"]
 Phase = Literal["eccentric", "concentric"]
 
@@ -44,9 +44,9 @@ class SignalSpec(_Strict):
     landmarks, whose y axis is the camera's vertical). ``distance``: distance between ``joints[0]``
     and ``joints[1]`` in metres. ``elevation``: height of ``joints[0]`` in the image, in frame
     heights (a whole-body rise: a jump, a step onto a box; only with a camera that stands still).
-    ``lateral``: how far the midpoint of both ``joints[0]`` lies towards this side of the midpoint
-    of both ``joints[1]``, along the line between the two ``joints[1]``, in metres, and 0 on the
-    other side (hands that touch down beside one hip, then the other: each side counts its own).
+    ``twist``: rotation of the ``joints[0]`` line (shoulders) against the ``joints[1]`` line (hips)
+    towards this side, in degrees, and 0 turned the other way (a Russian twist turns to one side,
+    then the other: each side counts its own turns).
     """
 
     kind: SignalKind
@@ -290,7 +290,23 @@ def family(spec: ExerciseSpec) -> str:
     return spec.variant_of or spec.id
 
 
+#: What a user asks for to count whatever repeats, and the exercise such a count reports.
+ANY = "any"
+UNKNOWN = "unknown"
+
+
+@cache
+def any_spec() -> ExerciseSpec:
+    """The open spec of ``any.toml``: the body's main signals, no form or recognition rules. It is
+    not in the catalogue (recognition never claims it); ``anymove`` counts with it."""
+    text = resources.files("app.engine.exercises").joinpath("any.toml").read_text(encoding="utf-8")
+    return parse_spec(text, origin="any.toml")
+
+
 def get_spec(exercise_id: str) -> ExerciseSpec:
+    """An exercise by id; ``"any"`` and ``"unknown"`` give the open spec."""
+    if exercise_id in (ANY, UNKNOWN):
+        return any_spec()
     specs = catalogue()
     try:
         return specs[exercise_id]
