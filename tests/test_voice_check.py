@@ -208,9 +208,9 @@ def _listener(model: object, calls: list[str]) -> object:
     assert isinstance(model, MoonshineModel)
 
     class Counting(CommandChecker):
-        def decide(self, pcm: np.ndarray, grammar: Recognition) -> Recognition:
+        def decide(self, pcm: np.ndarray, grammar: Recognition, *, snr_db: float = 60.0) -> Recognition:
             calls.append(grammar.text)
-            return super().decide(pcm, grammar)
+            return super().decide(pcm, grammar, snr_db=snr_db)
 
     return CommandListener(
         PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser(), checker=Counting(model)

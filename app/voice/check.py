@@ -43,7 +43,8 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from app.voice.command_set import COMMAND_SET, SAMPLE_VALUES, words_of
+from app.voice.acceptance import Acceptance
+from app.voice.command_set import COMMAND_SET, SAMPLE_VALUES, risk_of, words_of
 from app.voice.grammar import split_affixes
 from app.voice.intents import NONE, Intent, parse_intent
 from app.voice.moonshine import Hidden, MoonshineModel
@@ -159,9 +160,9 @@ class CommandChecker:
         accept: float = 4.0,
         agree: float = 10.0,
         min_confidence: float = 0.5,
-        sure: float = 0.9,
         word_alike: float = 70.0,
         doubted: float = 0.25,
+        acceptance: Acceptance | None = None,
     ) -> None:
         self.model = model
         self.veto = veto  # nats under the transcript at which Moonshine overrules an accepted hypothesis
@@ -172,7 +173,8 @@ class CommandChecker:
         self.accept = accept  # nats under the transcript within which Moonshine's own candidate stands
         self.agree = agree  # the same for a candidate that means what the accepted hypothesis means
         self.min_confidence = min_confidence  # the grammar recogniser's own acceptance
-        self.sure = sure  # ...and the confidence at which it needs no second opinion
+        # ...and when it needs no second opinion (its confidence, the command's risk, the noise)
+        self.acceptance = acceptance or Acceptance()
         # rapidfuzz's ratio at which a word of Moonshine's transcript is a word of a candidate the grammar did
         # not accept ("slowder": "louder", "devil": "deadlift"). On the bench (piper, clean and babble) 18
         # of 19 commands said and found so had more than half their words heard, the 19th a wrong number;
@@ -183,16 +185,22 @@ class CommandChecker:
         self.doubted = doubted
         command_texts()  # built now, not during the first decision
 
-    def decide(self, pcm: npt.NDArray[np.int16], grammar: Recognition) -> Recognition:
+    def decide(
+        self, pcm: npt.NDArray[np.int16], grammar: Recognition, *, snr_db: float = 60.0
+    ) -> Recognition:
         """The combined result for an utterance the grammar recogniser decoded as ``grammar``. The work
         stops as soon as the answer is known: a hypothesis the grammar recogniser is sure of needs no
         check (on the bench 2 of 76 at 0.9 or more were wrong, both "mute" for eSpeak's "unmute", against
         44 of 73 from 0.5 to 0.6), and the hypothesis is Moonshine's draft, so a right one costs the
-        encoder and one decoder run."""
+        encoder and one decoder run. Whether the grammar's hypothesis needs the check at all is the
+        acceptance's call (``Acceptance.needs_no_check``): never for a risky command, a number, or in noise
+        (``snr_db``: the utterance's)."""
         intent = parse_intent(grammar.text)
         hypothesis = grammar.text if intent.name != NONE else ""
         accepted = bool(hypothesis) and grammar.confidence >= self.min_confidence
-        if accepted and grammar.confidence >= self.sure:
+        if accepted and self.acceptance.needs_no_check(
+            intent.name, risk_of(intent.name), grammar.confidence, snr_db
+        ):
             return grammar
         audio = np.asarray(pcm, np.float32) / 32768.0
         rejected = Recognition(grammar.text, 0.0)
@@ -222,7 +230,8 @@ class CommandChecker:
             and self._stands(heard, hypothesis, drafted - free.logprob)
             and not self._rivalled(heard, hypothesis, intent, candidates[0])
         ):
-            return grammar  # no other command is spelt nearer what Moonshine heard: nothing to score
+            # no other command is spelt nearer what Moonshine heard: nothing to score
+            return self._stood(grammar, heard)
         reference, scores = self._scores(hidden, heard, candidates)
         reference = max(free.logprob, reference)
         best = int(np.argmax(scores))
@@ -234,7 +243,7 @@ class CommandChecker:
             likely = max(scores[candidates.index(hypothesis)], drafted if drafted is not None else -np.inf)
             if self._stands(heard, hypothesis, likely - free.logprob):
                 if same or scores[best] <= likely + self.rival:
-                    return grammar
+                    return self._stood(grammar, heard)
                 # Moonshine prefers a rival: it stands if nearly as likely as what Moonshine heard (a little
                 # less likely when it is the hypothesis' intent with other slots: "thirty five" for "nine")
                 near = self.agree if found.name == intent.name else self.accept
@@ -247,6 +256,13 @@ class CommandChecker:
         if margin >= -self.accept and vouched:
             return self._found(candidates[best], margin)
         return rejected
+
+    def _stood(self, grammar: Recognition, heard: str) -> Recognition:
+        """The grammar's hypothesis, which the check let stand; at least ``Acceptance.agreed`` sure when
+        Moonshine's transcript holds most of its words (two recognisers agreeing)."""
+        if grammar.confidence < self.acceptance.agreed and self._heard(heard, grammar.text):
+            return Recognition(grammar.text, self.acceptance.agreed)
+        return grammar
 
     def _heard(self, heard: str, candidate: str) -> bool:
         """Whether Moonshine's transcript holds more than half of a candidate's words (its wake and politeness

@@ -77,7 +77,8 @@ class VoiceCoach:
         self._put(event)
 
     def command(self, intent: Intent) -> None:
-        """Voice commands that concern the coach itself: repeat, mute, unmute, volume, rest, reps_left."""
+        """Voice commands that concern the coach itself: repeat, mute, unmute, volume, rest, skip_rest,
+        add_rest, reps_left."""
         self._put(intent)
 
     def _put(self, item: Event | Intent) -> None:
@@ -134,6 +135,10 @@ class VoiceCoach:
         elif intent.name == "rest":
             seconds = intent.slots.get("seconds", self.engine.settings.rest_s)
             self.engine.start_rest(int(seconds), now)
+        elif intent.name == "skip_rest":
+            self.engine.skip_rest()
+        elif intent.name == "add_rest":
+            self.engine.add_rest(int(intent.slots.get("seconds", 30)), now)
 
     def spoke_during(self, t0: float, t1: float) -> bool:
         """Whether a line was playing at any time in [t0, t1] (clock time): a microphone heard it too."""

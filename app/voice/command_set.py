@@ -194,9 +194,7 @@ COMMAND_SET: tuple[Command, ...] = (
         "add time to the running rest",
         Risk.LOW,
         (Phrase("add {seconds:duration}"), _p("more rest", seconds=30)),
-        _ps(
-            "add {seconds:duration} to the rest", "{seconds:duration} more", "give me {seconds:duration} more"
-        ),
+        _ps("add {seconds:duration} to the rest", "give me {seconds:duration} more"),
         ("seconds",),
     ),
     Command(

@@ -1,9 +1,10 @@
 """Routing recognised voice commands during a live workout.
 
-The coach's own commands (repeat, mute, unmute, volume, rest, reps_left) go to the ``VoiceCoach``;
-pause, resume and end_workout act on the pipeline; every accepted command is also a ``VoiceCommand``
-event on the sink, so the recorder and the app see next_set, skip_exercise, swap_exercise and
-log_weight, which only they can carry out.
+The coach's own commands (repeat, mute, unmute, volume, rest, skip_rest, add_rest, reps_left) go to the
+``VoiceCoach``; pause, resume and end_workout act on the pipeline; every accepted command is also a
+``VoiceCommand`` event on the sink, so the recorder and the app see next_set, skip_exercise,
+swap_exercise, log_weight and the rest timer's rest, skip_rest and add_rest, which only they can carry
+out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from app.voice.intents import Intent, SlotValue
 
 log = logging.getLogger(__name__)
 
-COACH_INTENTS = frozenset({"repeat", "mute", "unmute", "volume", "rest", "reps_left"})
+COACH_INTENTS = frozenset(
+    {"repeat", "mute", "unmute", "volume", "rest", "skip_rest", "add_rest", "reps_left"}
+)
 
 
 @dataclass(frozen=True, slots=True)

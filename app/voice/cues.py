@@ -147,6 +147,21 @@ class CueEngine:
         if announce:
             self._add(f"Rest {number_words(min(seconds, 999))} seconds.", "rest", Priority.INFO, now)
 
+    def skip_rest(self) -> None:
+        """End a running rest countdown now, silently (the next set is up to the athlete)."""
+        self._s.rest_end = None
+        self._s.countdown_left = []
+
+    def add_rest(self, seconds: int, now: float) -> None:
+        """Lengthen a running rest countdown by ``seconds`` (said once); nothing when no rest runs."""
+        s = self._s
+        if s.rest_end is None:
+            return
+        s.rest_end += seconds
+        left = s.rest_end - now
+        s.countdown_left = sorted((c for c in self.settings.countdown_at if c < left), reverse=True)
+        self._add(f"{number_words(min(seconds, 999))} more seconds.", "rest", Priority.INFO, now)
+
     def reps_left(self, now: float) -> None:
         """Answer "how many reps left": against the target when there is one, else the count so far."""
         s, target = self._s, self.settings.target_reps

@@ -19,7 +19,9 @@ from typing import TextIO
 import numpy as np
 import numpy.typing as npt
 
+from app.voice.acceptance import Acceptance, utterance_snr_db
 from app.voice.check import CommandChecker, can_continue
+from app.voice.command_set import risk_of
 from app.voice.denoise import Denoiser
 from app.voice.gain import InputGain
 from app.voice.intents import NONE, Intent, parse_intent
@@ -77,8 +79,11 @@ class CommandListener:
         segmenter: SegmenterConfig | None = None,
         denoiser: Denoiser | None = None,
         checker: CommandChecker | None = None,
+        acceptance: Acceptance | None = None,
     ) -> None:
         self.recognizer = recognizer
+        # when a result is acted on: its confidence against the command's risk and the utterance's noise
+        self.acceptance = acceptance or (checker.acceptance if checker is not None else Acceptance())
         self.vad = vad
         self.min_confidence = min_confidence
         self.wake_word = wake_word
@@ -208,10 +213,18 @@ class CommandListener:
 
     def _accepted(self, result: Recognition) -> bool:
         """Whether a result is a command this listener acts on."""
-        return (
-            result.confidence >= self.min_confidence
-            and parse_intent(result.text, require_wake_word=self.wake_word).name != NONE
-        )
+        return self._acts_on(parse_intent(result.text, require_wake_word=self.wake_word), result.confidence)
+
+    def _acts_on(self, intent: Intent, confidence: float) -> bool:
+        """Whether an intent heard with ``confidence`` is sure enough for its risk in this noise."""
+        if intent.rejected or confidence < self.min_confidence:
+            return False
+        return self.acceptance.accepts(intent.name, risk_of(intent.name), confidence, self._snr_db())
+
+    def _snr_db(self) -> float:
+        """The open (or last) utterance's loudest stretch over the background before it."""
+        seg = self._segmenter
+        return utterance_snr_db(seg.levels, seg.level_before)
 
     def _settled(self, result: Recognition) -> bool:
         """Whether an early decision can end the utterance at once: an accepted command that no longer
@@ -261,7 +274,7 @@ class CommandListener:
         else:
             result = self._finish()
         intent = parse_intent(result.text, confidence=result.confidence, require_wake_word=self.wake_word)
-        if too_long or result.confidence < self.min_confidence:
+        if too_long or not self._acts_on(intent, result.confidence):
             return Intent(NONE, text=intent.text, confidence=result.confidence)
         return intent
 
@@ -286,14 +299,15 @@ class CommandListener:
         self.recognizer.feed(raw)
         result = self.recognizer.finish()
         if self.checker is not None:
-            result = self.checker.decide(raw, result)
+            result = self.checker.decide(raw, result, snr_db=self._snr_db())
         self._foreground = (first, last), result
         return result
 
     def _check(self, grammar: Recognition) -> Recognition:
         """The checker's verdict on the open utterance (as the recogniser heard it) and its result."""
         assert self.checker is not None
-        return self.checker.decide(np.concatenate([h for _, h in self._utterance]), grammar)
+        pcm = np.concatenate([h for _, h in self._utterance])
+        return self.checker.decide(pcm, grammar, snr_db=self._snr_db())
 
     def flush(self) -> Heard | None:
         """End of input: decide an utterance still open."""
@@ -308,13 +322,65 @@ class CommandListener:
         return Heard(intent, self._start_s, end_s, decode_s * 1000, max(end_s, self._busy_until_s) + decode_s)
 
     def process(self, pcm: Pcm) -> list[Heard]:
-        """A whole recording, chunk by chunk (the tail is padded with silence), from stream time 0."""
+        """A whole recording, chunk by chunk, from stream time 0 (the times of what is heard are the
+        recording's). A recording may start or end with the talker's first or last word, where a microphone
+        stream would have had the room before and after: the VAD and the noise suppressor need a moment of
+        it to settle, and the background's level is measured on it. So an edge of the recording that is
+        loud (``loud_edges``) is heard after (or before) ``EDGE_FILL_S`` of its background
+        (``background_fill``); a recording that has its own quiet start or end is heard as it is (a
+        background talker already there stays the background)."""
         self.reset()
-        pad = (-len(pcm)) % CHUNK
-        pcm = np.concatenate([pcm, np.zeros(pad, np.int16)])
+        starts, ends = loud_edges(pcm)
+        fill = background_fill(pcm, int(EDGE_FILL_S * SAMPLE_RATE))
+        lead = fill if starts else fill[:0]
+        tail = fill if ends else fill[:0]
+        pad = (-(len(pcm) + len(lead) + len(tail))) % CHUNK
+        pcm = np.concatenate([lead, pcm, tail, np.zeros(pad, np.int16)])
         out = [h for i in range(0, len(pcm), CHUNK) if (h := self.step(pcm[i : i + CHUNK])) is not None]
-        tail = self.flush()
-        return [*out, tail] if tail is not None else out
+        last = self.flush()
+        heard = [*out, last] if last is not None else out
+        shift = len(lead) / SAMPLE_RATE
+        return [
+            Heard(h.intent, h.start_s - shift, h.end_s - shift, h.decode_ms, h.decided_s - shift)
+            for h in heard
+        ]
+
+
+EDGE_FILL_S = 0.5  # the background heard before and after a recording (``CommandListener.process``)
+EDGE_CHUNKS = 3  # a recording's edge: its first (last) chunks...
+EDGE_LOUD_DB = 12.0  # ...loud when one is within this of the recording's loudest chunk
+QUIET_CHUNKS = 4  # the chunks of a recording whose level the background fill takes...
+FILL_UNDER_DB = 10.0  # ...less this: in a recording without a pause, its quietest chunks are still speech
+
+
+def _chunk_levels(pcm: Pcm) -> npt.NDArray[np.float64]:
+    chunks = len(pcm) // CHUNK
+    frames = pcm[: chunks * CHUNK].reshape(chunks, CHUNK)
+    power = np.mean(np.square(frames, dtype=np.float64), axis=1) / 32768.0**2
+    return np.asarray(10.0 * np.log10(power + 1e-12), dtype=np.float64)
+
+
+def loud_edges(pcm: Pcm) -> tuple[bool, bool]:
+    """Whether the recording starts, and ends, with the talker: a chunk of its first (last) ``EDGE_CHUNKS``
+    within ``EDGE_LOUD_DB`` of its loudest."""
+    levels = _chunk_levels(pcm)
+    if len(levels) == 0:
+        return False, False
+    loud = float(np.max(levels)) - EDGE_LOUD_DB
+    return bool(np.max(levels[:EDGE_CHUNKS]) >= loud), bool(np.max(levels[-EDGE_CHUNKS:]) >= loud)
+
+
+def background_fill(pcm: Pcm, n: int) -> Pcm:
+    """``n`` samples of a recording's background: steady noise at the level of its ``QUIET_CHUNKS``
+    quietest chunks less ``FILL_UNDER_DB`` (the same samples every time). Noise, not the chunks themselves:
+    where the talker starts at once, the quietest chunks are the ends of words, and the VAD hears them."""
+    levels = _chunk_levels(pcm)
+    if len(levels) == 0 or n <= 0:
+        return np.zeros(max(n, 0), np.int16)
+    power = float(np.mean(10 ** (np.sort(levels)[:QUIET_CHUNKS] / 10)))
+    rms = 32768.0 * np.sqrt(power) * 10 ** (-FILL_UNDER_DB / 20)
+    noise = np.random.default_rng(0).standard_normal(n) * rms
+    return np.asarray(np.clip(np.round(noise), -32768, 32767), dtype=np.int16)
 
 
 def create_listener(

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.errors import SpeechError
-from app.voice.grammar import jsgf, vocabulary
+from app.voice.grammar import exercise_names, jsgf, vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,10 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     "tricep": "T R AY S EH P",
     "unmute": "AH N M Y UW T",
     "unpause": "AH N P AO Z",
+    "glute": "G L UW T",
+    "glutes": "G L UW T S",
+    "kettlebell": "K EH T AH L B EH L",
+    "kettlebells": "K EH T AH L B EH L Z",
     "pushdown": "P UH SH D AW N",
     "pushdowns": "P UH SH D AW N Z",
 }
@@ -110,13 +114,25 @@ class PocketSphinxRecognizer:
             self._phones = Decoder(allphone=str(model / "en-us-phone.lm.bin"), lw=2.0, **common)
         except (RuntimeError, ValueError) as exc:
             raise SpeechError(f"Cannot load the PocketSphinx model in {model}: {exc}") from exc
-        for word in sorted(vocabulary()):
+
+        # an exercise the catalogue gained whose name has a word neither CMUdict nor ``EXTRA_PRONUNCIATIONS``
+        # knows is left out of the grammar (said, with a warning), not the whole recogniser
+        def known(word: str) -> bool:
+            return word in EXTRA_PRONUNCIATIONS or self._grammar.lookup_word(word) is not None
+
+        names = {}
+        for name, exercise in exercise_names().items():
+            if all(known(w) for w in name.split()):
+                names[name] = exercise
+            else:
+                log.warning("No pronunciation for a word of the exercise %r: not in the grammar", name)
+        for word in sorted(vocabulary(names)):
             if self._grammar.lookup_word(word) is None:
                 pron = EXTRA_PRONUNCIATIONS.get(word)
                 if pron is None:
                     raise SpeechError(f"No pronunciation for the grammar word {word!r}")
                 self._grammar.add_word(word, pron, False)
-        grammar = jsgf(garbage=garbage).replace(
+        grammar = jsgf(names, garbage=garbage).replace(
             "public <utterance> = ([coach] <command>) | <filler>+;",
             f"public <utterance> = /1/ ([coach] <command>) | /{filler_weight:g}/ (<filler>+);",
         )

@@ -143,6 +143,49 @@ def music_noise(n: int, rng: np.random.Generator, *, bpm: float = 124.0, rate: i
     return np.asarray(out[:n], dtype=np.float32)
 
 
+def clank_noise(n: int, rng: np.random.Generator, *, per_s: float = 0.8, rate: int = SAMPLE_RATE) -> Samples:
+    """Weights put down and plates knocking: at random times (``per_s`` a second on average), a metallic
+    impact, a few inharmonic partials from 300 Hz to 4 kHz ringing down over 50-400 ms, and a thud."""
+    out = np.zeros(n, np.float64)
+    t = np.arange(int(0.6 * rate)) / rate
+    for start in (int(i) * 160 for i in np.flatnonzero(rng.random(n // 160) < per_s / 100)):
+        f0 = float(rng.uniform(300.0, 900.0))
+        ring = np.zeros(len(t))
+        for ratio in (1.0, 2.76, 5.40, 8.93):
+            phase = float(rng.uniform(0, 2 * np.pi))
+            ring += np.sin(2 * np.pi * f0 * ratio * t + phase) * np.exp(-t / float(rng.uniform(0.05, 0.4)))
+        thud = np.sin(2 * np.pi * 70.0 * t) * np.exp(-t / 0.04) * 2.0
+        hit = float(rng.uniform(0.3, 1.0)) * (ring + thud)
+        end = min(n, start + len(t))
+        out[start:end] += hit[: end - start]
+    return np.asarray(out, dtype=np.float32)
+
+
+def gym_noise(n: int, rng: np.random.Generator) -> Samples:
+    """A gym: instrumental music (``music_noise``), clanking weights (``clank_noise``) and the room's
+    low rumble (pink noise), at about equal power for music and clanks, the rumble 10 dB under."""
+
+    def unit(x: Samples) -> Samples:
+        return np.asarray(x / (np.sqrt(np.mean(np.square(x))) + 1e-9), dtype=np.float32)
+
+    music = unit(music_noise(n, rng))
+    clanks = unit(clank_noise(n, rng))
+    rumble = unit(pink_noise(n, rng))
+    return np.asarray(music + 0.8 * clanks + 0.3 * rumble, dtype=np.float32)
+
+
+def far_field(speech: Samples, rng: np.random.Generator) -> Samples:
+    """Speech from across the room: a livelier room than ``reverberate`` (RT60 0.8 s, the tail as loud as
+    the direct sound), the highs lost (4th-order low-pass at 3.5 kHz). The trial plays it quieter too
+    (``Condition.peak``)."""
+    from scipy.signal import butter, fftconvolve, sosfilt
+
+    response = room_response(rng, rt60_s=0.8, drr_db=0.0)
+    wet = fftconvolve(speech, response)[: len(speech) + len(response)]
+    sos = butter(4, 3500.0, btype="low", fs=SAMPLE_RATE, output="sos")
+    return np.asarray(sosfilt(sos, wet), dtype=np.float32)
+
+
 def babble_noise(n: int, rng: np.random.Generator, voices: Sequence[Samples]) -> Samples:
     """Several overlapping talkers (synthesized non-command speech), each looped at a random offset."""
     out = np.zeros(n, np.float32)
@@ -184,11 +227,21 @@ def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    noise: str  # "clean", "white", "pink", "babble", "music"; or "room": no noise, the speech reverberant
+    # "clean", "white", "pink", "babble", "music", "clank", "gym"; or "room": no noise, the speech reverberant
+    noise: str
     snr_db: float = float("inf")
+    far: bool = False  # a far microphone (``far_field``), the speech ``FAR_PEAK`` at its peak
 
     def __str__(self) -> str:
-        return self.noise if self.noise in ("clean", "room") else f"{self.noise}@{self.snr_db:g}dB"
+        name = self.noise if self.noise in ("clean", "room") else f"{self.noise}@{self.snr_db:g}dB"
+        return ("far" if name == "clean" else f"far+{name}") if self.far else name
+
+    @property
+    def peak(self) -> float:
+        return FAR_PEAK if self.far else 0.3
+
+
+FAR_PEAK = 0.05  # -26 dBFS: a talker a few metres away, against -10 dBFS close by
 
 
 @dataclass(slots=True)
@@ -276,8 +329,11 @@ def evaluate(
             for condition in conditions:
                 noise = _noise_source(condition.noise, rng, babble_voices)
                 heard = reverberate(speech, rng) if condition.noise == "room" else speech
+                heard = far_field(heard, rng) if condition.far else heard
                 trial = Trial(voice_name, condition, case)
-                outcome = run_trial(listener, heard, trial, noise, lead_s=lead_s, spoken=len(speech))
+                outcome = run_trial(
+                    listener, heard, trial, noise, lead_s=lead_s, spoken=len(speech), peak=condition.peak
+                )
                 log.debug("%s", outcome)
                 outcomes.append(outcome)
     return outcomes
@@ -296,6 +352,10 @@ def _noise_source(
         return lambda n: babble_noise(n, rng, babble)
     if kind == "music":
         return lambda n: music_noise(n, rng)
+    if kind == "clank":
+        return lambda n: clank_noise(n, rng)
+    if kind == "gym":
+        return lambda n: gym_noise(n, rng)
     raise ValueError(f"unknown noise {kind!r}")
 
 
@@ -334,3 +394,10 @@ def summarize(outcomes: Sequence[Outcome]) -> Summary:
 
 def non_command_cases() -> list[Case]:
     return [Case(t, NONE) for t in NON_COMMANDS]
+
+
+def command_set_cases(*, variants: bool = True) -> list[Case]:
+    """Every phrase of the command set (``app.voice.command_set.utterances``), its slots filled."""
+    from app.voice.command_set import utterances
+
+    return [Case(u.text, u.intent, u.slots) for u in utterances(variants=variants)]

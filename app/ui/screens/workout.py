@@ -283,8 +283,11 @@ class WorkoutScreen(Screen):
         if name == "rest":
             seconds = command.slots.get("seconds")
             self._begin_rest("Resting.", int(seconds) if isinstance(seconds, int | float) else None)
-        elif name in ("next_set", "resume") and self.rest.running:
+        elif name in ("next_set", "resume", "skip_rest") and self.rest.running:
             self.rest.stop(skipped=True)
+        elif name == "add_rest":
+            seconds = command.slots.get("seconds", 30)
+            self.rest.add(int(seconds) if isinstance(seconds, int | float) else 30)
         elif name == "next_set":
             self._begin_rest("Set closed.")
         elif name == "skip_exercise":
