@@ -24,7 +24,7 @@ from app.errors import NoPersonError, VideoError
 
 from .events import rep_to_json
 from .exercises.analyzer import ExerciseAnalyzer
-from .exercises.anymove import ANY, analyzer_for
+from .exercises.anymove import ANY, RECOGNITION_MIN_CONFIDENCE, analyzer_for
 from .exercises.features import Track
 from .exercises.recognize import recognize_exercise
 from .exercises.spec import get_spec
@@ -232,6 +232,8 @@ def analyze_video(
     confidence = 1.0
     if exercise is None:
         exercise, confidence = recognize_exercise(track.to_track())
+        if confidence < RECOGNITION_MIN_CONFIDENCE:  # no exercise it knows: count what repeats
+            exercise = ANY
     analyzer, analysis_ms = count_track(track, exercise)
     stages["analysis"] = analysis_ms
     return AnalysisResult(

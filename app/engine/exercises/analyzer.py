@@ -170,6 +170,8 @@ class ExerciseAnalyzer:
         return events
 
     def _on_rep(self, cand: RepCandidate, channel: Channel, now: float) -> list[Event]:
+        if self.periodic and cand.clipped:
+            return []  # without a spec, lifting the weight into place as the stream starts looks the same
         if (
             self._overlaps(cand, self._accepted)
             or self._other_side_works_harder(cand, channel)

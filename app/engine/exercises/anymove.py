@@ -8,27 +8,13 @@ follows the one that repeats most clearly. The result's exercise is ``"unknown"`
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 from .analyzer import ExerciseAnalyzer
-from .spec import ExerciseSpec, get_spec, parse_spec
+from .spec import ANY, UNKNOWN, any_spec, get_spec
 
-#: What a user asks for: count whatever repeats.
-ANY = "any"
-#: The exercise reported for a movement counted without a spec.
-UNKNOWN = "unknown"
+__all__ = ["ANY", "RECOGNITION_MIN_CONFIDENCE", "UNKNOWN", "analyzer_for", "any_spec"]
+
 #: Below this recognition confidence, no known exercise is claimed: any movement is counted.
 RECOGNITION_MIN_CONFIDENCE = 0.3
-
-
-@cache
-def any_spec() -> ExerciseSpec:
-    """The open spec: generic signals, no form rules, no recognition rules."""
-    text = resources.files("app.engine.exercises").joinpath("any.toml").read_text(encoding="utf-8")
-    spec = parse_spec(text, origin="any.toml")
-    assert spec.id == UNKNOWN
-    return spec
 
 
 def analyzer_for(exercise: str) -> ExerciseAnalyzer:

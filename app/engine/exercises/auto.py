@@ -7,6 +7,10 @@ evidence, an ``ExerciseAnalyzer`` for it replays the kept poses (no rep before t
 and takes over the stream until its set ends. Then the next set may be another exercise, so the
 window starts again; the exercise just done needs only one rep of evidence to be taken up again, and
 its analyzer (with what it learned of the person's range) carries on.
+
+When no exercise it knows wins, the movement is still counted: once the window shows
+``ANY_MIN_REPS`` repetitions of something and recognition is still unsure (or the stream ends
+below ``RECOGNITION_MIN_CONFIDENCE``), the any-movement counter takes over as exercise "unknown".
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from app.engine.events import Event, ExerciseRecognized, SetFinished
 from app.engine.pose.types import Pose
 
 from .analyzer import ExerciseAnalyzer
+from .anymove import ANY, RECOGNITION_MIN_CONFIDENCE, UNKNOWN, analyzer_for
 from .features import Track
-from .recognize import Candidate, rank_exercises
+from .recognize import Candidate, confidence_of, rank_exercises
 from .spec import get_spec
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,17 @@ RECOGNIZE_EVERY_S = 2.0
 KEEP_HZ = 10.0
 #: At most this many seconds of poses are kept.
 WINDOW_S = 60.0
+#: Repetitions of an unrecognised movement after which it is counted as "unknown".
+ANY_MIN_REPS = 4
+
+
+def count_any(track: Track) -> int:
+    """Repetitions of whatever repeats in a window of poses."""
+    analyzer = analyzer_for(ANY)
+    for i in range(len(track)):
+        analyzer.update(track.pose_at(i), float(track.t[i]))
+    analyzer.finish(float(track.t[-1]) if len(track) else 0.0)
+    return len(analyzer.reps)
 
 
 class AutoExerciseAnalyzer:
@@ -52,7 +68,7 @@ class AutoExerciseAnalyzer:
         self._kept: deque[tuple[float, Pose | None]] = deque()
         self._image_size = (1, 1)
         self._next_try = RECOGNIZE_EVERY_S
-        self._pending: Future[list[Candidate]] | None = None
+        self._pending: Future[tuple[list[Candidate], int]] | None = None
         self._done: dict[str, ExerciseAnalyzer] = {}  # analyzers of exercises done earlier, by id
         self._previous: str | None = None  # the exercise of the set that ended last
         self.analyzer: ExerciseAnalyzer | None = None
@@ -70,19 +86,23 @@ class AutoExerciseAnalyzer:
             return events
         self._keep(pose, t)
         if self._pending is not None and self._pending.done():
-            events = self._decide(self._pending.result(), t)
+            events = self._decide(*self._pending.result(), t)
             self._pending = None
             if events:
                 return events
         if self._pending is None and t >= self._next_try and len(self._kept) >= 10:
             self._next_try = t + RECOGNIZE_EVERY_S
-            self._pending = self._executor.submit(self._rank, self._window())
+            self._pending = self._executor.submit(self._assess, self._window())
         return []
+
+    def _assess(self, window: Track) -> tuple[list[Candidate], int]:
+        """Off the inference thread: the exercises ranked, and how often anything repeated."""
+        return self._rank(window), count_any(window)
 
     def finish(self, t: float) -> list[Event]:
         events: list[Event] = []
         if self.analyzer is None and len(self._kept) >= 10:
-            events = self._decide(self._rank(self._window()), t, final=True)
+            events = self._decide(*self._assess(self._window()), t, final=True)
         if self.analyzer is not None:
             events += self.analyzer.finish(t)
         return events
@@ -109,22 +129,28 @@ class AutoExerciseAnalyzer:
         poses = [p for _, p in self._kept]
         return Track.from_poses(times, poses, self._image_size)
 
-    def _decide(self, ranked: list[Candidate], t: float, *, final: bool = False) -> list[Event]:
-        total = sum(c.score for c in ranked)
-        if not ranked or total <= 0:
+    def _decide(
+        self, ranked: list[Candidate], any_reps: int, t: float, *, final: bool = False
+    ) -> list[Event]:
+        confidence = confidence_of(ranked)
+        exercise = ranked[0].exercise if confidence > 0 else UNKNOWN
+        min_reps = 1 if exercise == self._previous else self._min_reps  # another set of the same
+        enough_reps = exercise != UNKNOWN and (
+            ranked[0].reps >= min_reps or get_spec(exercise).kind == "hold"
+        )
+        if final:
+            if confidence < RECOGNITION_MIN_CONFIDENCE:
+                exercise = UNKNOWN
+        elif confidence < self._min_confidence or not enough_reps:
+            if any_reps < ANY_MIN_REPS:
+                return []
+            exercise = UNKNOWN  # something clearly repeats, and it is nothing Spotter knows
+        if exercise == UNKNOWN and any_reps == 0:
             return []
-        best = ranked[0]
-        confidence = best.score / total
-        min_reps = 1 if best.exercise == self._previous else self._min_reps  # another set of the same
-        enough_reps = best.reps >= min_reps or get_spec(best.exercise).kind == "hold"
-        if not final and (confidence < self._min_confidence or not enough_reps):
-            return []
-        log.info("recognised %s (confidence %.2f) after %.1f s", best.exercise, confidence, t)
-        self.analyzer = self._done.pop(best.exercise, None) or ExerciseAnalyzer(get_spec(best.exercise))
+        log.info("recognised %s (confidence %.2f) after %.1f s", exercise, confidence, t)
+        self.analyzer = self._done.pop(exercise, None) or analyzer_for(exercise)
         self.confidence = confidence
-        events: list[Event] = [
-            ExerciseRecognized(t=t, exercise=best.exercise, confidence=round(confidence, 3))
-        ]
+        events: list[Event] = [ExerciseRecognized(t=t, exercise=exercise, confidence=round(confidence, 3))]
         for kept_t, pose in self._kept:  # replay: the reps made before the decision count too
             events += self.analyzer.update(pose, kept_t)
         self._kept.clear()
@@ -132,10 +158,11 @@ class AutoExerciseAnalyzer:
 
 
 def live_analyzer(exercise: str) -> ExerciseAnalyzer | AutoExerciseAnalyzer:
-    """The given exercise's analyzer, or one that recognises the exercise first (``"auto"``);
-    the terminal's ``spotter live`` and the app both start their counting here."""
+    """The given exercise's analyzer, one that counts any movement (``"any"``), or one that
+    recognises the exercise first (``"auto"``); the terminal's ``spotter live`` and the app both
+    start their counting here."""
     from concurrent.futures import ThreadPoolExecutor
 
     if exercise == "auto":
         return AutoExerciseAnalyzer(ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize"))
-    return ExerciseAnalyzer(get_spec(exercise))
+    return analyzer_for(exercise)

@@ -262,10 +262,19 @@ def _family_best(candidates: list[Candidate]) -> list[Candidate]:
     ]
 
 
+def confidence_of(ranked: list[Candidate]) -> float:
+    """The winner's share of the evidence, in [0, 1]. Variants of one exercise (a goblet squat, a
+    squat) are the same movement and split its evidence between them, so the share is the winner's
+    family's: which variant it is does not make the exercise less certain."""
+    total = sum(c.score for c in ranked)
+    if not ranked or total <= 0:
+        return 0.0
+    specs = catalogue()
+    home = family(specs[ranked[0].exercise])
+    return sum(c.score for c in ranked if family(specs[c.exercise]) == home) / total
+
+
 def recognize_exercise(track: feat.Track) -> tuple[str, float]:
     """The most likely exercise and its confidence in [0, 1]."""
     ranked = rank_exercises(track)
-    total = sum(c.score for c in ranked)
-    if total <= 0:
-        return ranked[0].exercise, 0.0
-    return ranked[0].exercise, ranked[0].score / total
+    return ranked[0].exercise, confidence_of(ranked)
