@@ -214,3 +214,24 @@ def twist(track: Track, upper: str, lower: str, side: str) -> FloatArray:
     turn = np.degrees(np.arctan2(np.sum(np.cross(lo, up) * axis, axis=1), np.sum(lo * up, axis=1)))
     toward = turn if side == "left" else -turn
     return np.asarray(np.maximum(toward, 0.0), np.float64)
+
+
+def chest_up(track: Track) -> FloatArray:
+    """Which way the chest faces: 1 at the ceiling (lying on the back), -1 at the floor (a plank),
+    0 ahead (standing). The upward part of the torso's forward normal (world)."""
+    w = track.world
+    across = (
+        w[:, landmark_index("shoulder", "left")]
+        - w[:, landmark_index("shoulder", "right")]
+        + w[:, landmark_index("hip", "left")]
+        - w[:, landmark_index("hip", "right")]
+    )
+    up = (
+        w[:, landmark_index("shoulder", "left")]
+        + w[:, landmark_index("shoulder", "right")]
+        - w[:, landmark_index("hip", "left")]
+        - w[:, landmark_index("hip", "right")]
+    )
+    forward = np.cross(across, up)
+    forward = forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-9)
+    return np.asarray(-forward[:, 1], np.float64)  # world y points down

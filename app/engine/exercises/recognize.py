@@ -129,7 +129,11 @@ def _describe_more(track: feat.Track, d: dict[str, float], scale: float) -> None
     d["elbow_angle_low"] = _pct(np.concatenate(elbows), 10)
     knees = [feat.side_angle(track, ("hip", "knee", "ankle"), s, world=True) for s in feat.SIDES]
     d["knee_angle"] = _pct((knees[0] + knees[1]) / 2, 50)
+    hip_angles = [feat.side_angle(track, ("shoulder", "hip", "knee"), s, world=True) for s in feat.SIDES]
+    d["hip_angle"] = _pct((hip_angles[0] + hip_angles[1]) / 2, 50)
     d["shoulder_height"] = _pct(feat.world_height(track, "shoulder", "ankle"), 50)
+    d["shoulder_height_low"] = _pct(feat.world_height(track, "shoulder", "ankle"), 10)
+    d["chest_up"] = _pct(feat.chest_up(track), 50)
     d["hip_height_high"] = _pct(feat.world_height(track, "hip", "ankle"), 90)
     d["hip_over_shoulder_high"] = _pct(feat.world_height(track, "hip", "shoulder"), 90)
     d["wrist_shoulder_distance"] = _pct(
