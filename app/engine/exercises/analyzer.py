@@ -36,6 +36,8 @@ from .holds import HoldTracker
 from .signals import raw_signal
 from .spec import ExerciseSpec
 
+#: Without a spec, a rep sharing this much of its time with a counted one is the same movement.
+PERIODIC_OVERLAP = 0.25
 #: A set ends after this many seconds without a rep (or this many median rep durations).
 SET_GAP_S = 8.0
 
@@ -170,10 +172,11 @@ class ExerciseAnalyzer:
         return events
 
     def _on_rep(self, cand: RepCandidate, channel: Channel, now: float) -> list[Event]:
-        if self.periodic and cand.clipped:
-            return []  # without a spec, lifting the weight into place as the stream starts looks the same
+        # without a spec, a signal read the other way up sees each rep from turn to turn: half of
+        # one rep and half of the next, which is neither
+        share = PERIODIC_OVERLAP if self.periodic else 0.5
         if (
-            self._overlaps(cand, self._accepted)
+            self._overlaps(cand, self._accepted, share)
             or self._other_side_works_harder(cand, channel)
             or self._primary_disagrees(cand, channel)
         ):
@@ -186,13 +189,15 @@ class ExerciseAnalyzer:
             return_s=back,
             # the joints that do the work, around the turn (the start may carry set-up drift)
             profile=joint_profile(self._frames_between(cand.bottom_enter_t - back, cand.end_t)),
-            clipped=cand.clipped,
+            clipped=cand.clipped and not self.periodic,  # without a spec it may be set-up
         )
         held = _Held(cand, self._detail(cand, channel, track))
         self._held_until = max(self._held_until, cand.end_t)
         events: list[Event] = []
         for item in self._judge.offer(shape, held):
             events += self._count(item, now)
+        for item in self._judge.dropped:  # set-up: it must not hide a real rep from another signal
+            self._accepted.remove(item.cand)
         return events
 
     def _count(self, held: _Held, now: float) -> list[Event]:
@@ -262,12 +267,12 @@ class ExerciseAnalyzer:
             ]
 
     @staticmethod
-    def _overlaps(cand: RepCandidate, others: Iterable[RepCandidate]) -> bool:
+    def _overlaps(cand: RepCandidate, others: Iterable[RepCandidate], share: float = 0.5) -> bool:
         """The same movement seen by two counters (both arms, two signals) is one rep."""
         for other in others:
             overlap = min(cand.end_t, other.end_t) - max(cand.start_t, other.start_t)
             shorter = min(cand.end_t - cand.start_t, other.end_t - other.start_t)
-            if overlap > 0.5 * shorter:
+            if overlap > share * shorter:
                 return True
         return False
 

@@ -32,9 +32,12 @@ WRONG_POSTURE_S = 0.1
 #: How often the active signal is re-evaluated, seconds.
 REVIEW_EVERY_S = 0.5
 #: Seconds of history judged without a spec: long enough for two slow repetitions.
-PERIODIC_WINDOW_S = 12.0
-#: Repetition periods looked for without a spec, seconds.
-PERIOD_RANGE_S = (0.4, 6.0)
+PERIODIC_WINDOW_S = 16.0
+#: Repetition periods looked for without a spec, seconds (one arm of alternating curls: 7 s).
+PERIOD_RANGE_S = (0.4, 8.0)
+#: Without a spec, switching signals mid-set costs reps (each sees them at other times): a new
+#: signal must be this much clearer.
+PERIODIC_SWITCH_MARGIN = 1.6
 #: Resampling rate for the periodicity estimate, samples per second.
 PERIODIC_RATE = 10.0
 
@@ -87,7 +90,8 @@ def periodicity(times: feat.FloatArray, values: feat.FloatArray) -> tuple[float,
     energy = float(np.dot(x, x))
     if energy <= 0:
         return 0.0, 0.0
-    acf = np.array([np.dot(x[:-k], x[k:]) / energy * x.size / (x.size - k) for k in range(1, hi + 1)])
+    lags = np.arange(1, hi + 1)
+    acf = np.correlate(x, x, "full")[x.size : x.size + hi] / energy * x.size / (x.size - lags)
     best, period = 0.0, 0.0
     for k in range(lo, hi - 1):  # acf[k] is the lag k + 1
         if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > best:
@@ -139,7 +143,7 @@ class ChannelSet:
             signals += [_flipped(s) for s in signals]
         sides = ("left", "right") if spec.movement.sides == "independent" else ("both",)
         self.channels = [
-            Channel(i, side, signal, RepCounter(spec.counting, signal))
+            Channel(i, side, signal, RepCounter(spec.counting, signal, adapt_down=periodic))
             for i, signal in enumerate(signals)
             for side in sides
         ]
@@ -241,7 +245,8 @@ class ChannelSet:
             return False
         scores = [self.quality(i) for i in range(n_signals)]
         best = int(np.argmax(scores))
-        if best != self.active and scores[best] > SWITCH_MARGIN * scores[self.active]:
+        margin = PERIODIC_SWITCH_MARGIN if self.periodic else SWITCH_MARGIN
+        if best != self.active and scores[best] > margin * scores[self.active]:
             self.active = best
             return True
         return False

@@ -87,6 +87,7 @@ class SetJudge(Generic[T]):
     def __init__(self) -> None:
         self._pending: list[tuple[Shape, T]] = []
         self.established = False
+        self.dropped: list[T] = []  # set-up found by the latest offer: what agreed with nothing
 
     @property
     def pending(self) -> int:
@@ -94,6 +95,7 @@ class SetJudge(Generic[T]):
 
     def offer(self, shape: Shape, item: T) -> list[T]:
         """A new candidate rep; returns the reps it confirms (possibly none, possibly earlier ones)."""
+        self.dropped = []
         if self.established:
             return [item]
         if shape.clipped:  # the stream began inside the set: what came before it was not set-up
@@ -108,7 +110,9 @@ class SetJudge(Generic[T]):
         # the earliest movement that this one agrees with starts the set; anything before it that
         # agrees with neither was set-up; in between, what agrees with the set still counts
         first = partners[0]
-        confirmed = [it for i, (s, it) in enumerate(self._pending) if i >= first and alike(s, shape)]
+        keep = [i >= first and alike(s, shape) for i, (s, _) in enumerate(self._pending)]
+        confirmed = [it for k, (_, it) in zip(keep, self._pending, strict=True) if k]
+        self.dropped = [it for k, (_, it) in zip(keep, self._pending, strict=True) if not k]
         self._pending.clear()
         self.established = True
         return [*confirmed, item]

@@ -19,6 +19,8 @@ import numpy as np
 
 from .spec import CountingSpec, SignalSpec
 
+#: Two depths within this factor of each other are alike.
+ALIKE_DEPTHS = 1.4
 #: The turning point's band, as a share of the rep's depth: time spent inside it is the pause.
 BOTTOM_BAND = 0.06
 
@@ -54,11 +56,16 @@ class RepCandidate:
 class RepCounter:
     """Zig-zag counter with hysteresis and a range that adapts to the person."""
 
-    def __init__(self, spec: CountingSpec, signal: SignalSpec) -> None:
+    def __init__(self, spec: CountingSpec, signal: SignalSpec, *, adapt_down: bool = False) -> None:
+        """``adapt_down``: two alike reps short of the person's range mean the range changed (a
+        first movement that was not like the rest set it): they are full reps and the new range.
+        Used without a spec, where nothing says what a full rep is."""
         self._spec = spec
         self._min_rom = signal.min_rom
         self._typical_rom = signal.typical_rom
         self._depths: deque[float] = deque(maxlen=5)
+        self._adapt_down = adapt_down
+        self._short: deque[float] = deque(maxlen=2)  # depths of the latest reps short of the range
         self.reset(stream_start=True)
 
     # ------------------------------------------------------------------ state
@@ -259,7 +266,15 @@ class RepCounter:
             dv = np.diff(rising[:, 1])
             speed = float(np.max(dv / np.maximum(dt, 1e-3)))
         full = depth >= full_depth
-        if full:
+        if not full and self._adapt_down:
+            self._short.append(depth)
+            if len(self._short) == 2 and max(self._short) <= ALIKE_DEPTHS * min(self._short):
+                self._depths.clear()
+                self._depths.extend(self._short)  # this rep's depth is the latest of them
+                self._short.clear()
+                full = True
+        elif full:
+            self._short.clear()
             self._depths.append(depth)
         # The rep is counted 3/4 of the way back; its end is where the same pace reaches the top band.
         covered = spec.return_fraction - BOTTOM_BAND
