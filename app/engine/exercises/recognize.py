@@ -21,6 +21,8 @@ from . import features as feat
 from .analyzer import ExerciseAnalyzer
 from .spec import ExerciseSpec, catalogue, family
 
+#: An exercise whose posture and motion score below this share of the best one's is not replayed.
+HOPELESS = 0.04
 #: The main joint angles whose ranges describe where a movement happens.
 MOTION_ANGLES: dict[str, tuple[str, str, str]] = {
     "knee": ("hip", "knee", "ankle"),
@@ -240,16 +242,24 @@ def _repetition_score(spec: ExerciseSpec, track: feat.Track) -> tuple[float, int
 
 
 def rank_exercises(track: feat.Track) -> list[Candidate]:
-    """Every exercise with its score, best first."""
+    """Every exercise with its score, best first.
+
+    Replaying an exercise's counter over the window is the costly part, so it is skipped (score 0)
+    for an exercise whose posture and motion alone score below ``HOPELESS`` of the best one's:
+    its repetition score is at most 1 and the best one's at least 0.05, so it could not win.
+    """
     desc = describe(track)
+    specs = list(catalogue().values())
+    posture = {spec.id: _posture_score(spec, desc) for spec in specs}
+    prior = {spec.id: posture[spec.id] * _motion_score(spec, desc) for spec in specs}
+    bound = max(prior.values(), default=0.0)
     out = []
-    for spec in catalogue().values():
-        posture = _posture_score(spec, desc)
-        if posture < 1e-3:
+    for spec in specs:
+        if posture[spec.id] < 1e-3 or prior[spec.id] < HOPELESS * bound:
             out.append(Candidate(spec.id, 0.0, 0))
             continue
         repetition, reps = _repetition_score(spec, track)
-        out.append(Candidate(spec.id, posture * _motion_score(spec, desc) * repetition, reps))
+        out.append(Candidate(spec.id, prior[spec.id] * repetition, reps))
     return sorted(_family_best(out), key=lambda c: c.score, reverse=True)
 
 
