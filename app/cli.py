@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="count, time and grade the reps in a video file")
     p.add_argument("video", type=Path)
-    p.add_argument("--exercise", help="exercise id (default: recognise it)")
+    p.add_argument("--exercise", help="exercise id, or any to count whatever repeats (default: recognise it)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--fps", type=float, default=15.0, help="poses per second of video (default: 15)")
     _add_save_args(p, save_help="store the workout, set and reps in the database", load_of="the set")
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("live", help="coach live from a camera, file or stream (text output)")
     p.add_argument("--source", default="0", help="camera index, video file or stream URL (default: 0)")
-    p.add_argument("--exercise", default="auto", help="exercise id, or auto to recognise it (default: auto)")
+    p.add_argument(
+        "--exercise",
+        default="auto",
+        help="exercise id, auto to recognise it, or any to count whatever repeats (default: auto)",
+    )
     p.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
     voice = p.add_argument_group("voice coach")
     voice.add_argument(
@@ -99,7 +103,7 @@ def _add_app_args(parser: argparse.ArgumentParser) -> None:
     """``spotter`` with no command opens the app; these options shape it."""
     g = parser.add_argument_group("the app (no command)")
     g.add_argument("--source", dest="app_source", help="camera index, video file or stream URL to train with")
-    g.add_argument("--exercise", dest="app_exercise", help="exercise id, or auto, for the quick start")
+    g.add_argument("--exercise", dest="app_exercise", help="exercise id, auto or any, for the quick start")
     g.add_argument("--profile", dest="app_profile", help="profile to sign in as (with --auto)")
     g.add_argument("--fast", action="store_true", help="play a --source video as fast as it decodes")
     g.add_argument("--auto", action="store_true", help="run the whole flow with nobody at the keyboard")

@@ -223,7 +223,7 @@ def test_a_program_session_goes_on_to_its_next_exercise(qtbot: QtBot, window: Ma
     workout.next_exercise()  # as the button or "next exercise" would
     session = workout.session
     assert session.step.exercise == "squat" and not workout.next_ex.isEnabled()
-    assert workout.counter.exercise == "squat" and workout.counter.target == 5
+    assert workout.counter.exercise == "Squat" and workout.counter.target == 5
     shown(qtbot, win, "summary", timeout=120_000)
     curls = [s for s in session.tally.sets if s.exercise == EXERCISE]
     assert curls and all(s.end_t is not None for s in curls)

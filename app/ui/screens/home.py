@@ -28,6 +28,7 @@ from app.ui.screens.base import Screen, button
 from app.ui.widgets.progress import ProgressTask, Report
 
 AUTO = "auto"
+ANY = "any"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm)"
 
 
@@ -81,6 +82,7 @@ class HomeScreen(Screen):
         self.exercise = QComboBox()
         self.exercise.setAccessibleName("Exercise")
         self.exercise.addItem("Recognise it for me", AUTO)
+        self.exercise.addItem("Any movement: count what repeats", ANY)
         for spec in catalogue().values():
             self.exercise.addItem(spec.name, spec.id)
         self.load = QDoubleSpinBox()

@@ -25,6 +25,7 @@ from app.engine.events import (
     SetFinished,
 )
 from app.engine.exercises.spec import get_spec
+from app.errors import ExerciseSpecError
 from app.ui.live import LiveSession
 from app.ui.screens.base import Screen, button
 from app.ui.voice import describe
@@ -172,16 +173,15 @@ class WorkoutScreen(Screen):
         last = s.tally.sets[-1] if s is not None and s.tally.sets else None
         reps = len(last.reps) if last is not None else 0  # a finished set's count stays until the next
         target = s.step.target_reps if s is not None else None
-        self.counter.show_count(
-            reps, target=target, exercise=self._exercise or "recognising…", set_no=max(1, self._set_no)
-        )
+        shown = _name(self._exercise) if self._exercise not in ("", "auto") else "recognising…"
+        self.counter.show_count(reps, target=target, exercise=shown, set_no=max(1, self._set_no))
 
     # ------------------------------------------------------------------ events
     def _rep(self, event: RepCounted) -> None:
         if self.rest.running:  # training again: the rest is over
             self.rest.stop(skipped=True)
         step = self.session.step.exercise if self.session is not None else "auto"
-        if step in ("auto", event.exercise):  # not a last rep of the exercise just left
+        if step in ("auto", event.exercise) or get_spec(step).id == event.exercise:  # not the one just left
             self._exercise = event.exercise
         if self.session is not None and self.session.tally.current is not None:
             sets = self.session.tally.sets
@@ -336,4 +336,10 @@ class WorkoutScreen(Screen):
 
 
 def _name(exercise: str) -> str:
-    return "the exercise" if exercise == "auto" else exercise.replace("_", " ")
+    """How an exercise is named on screen ("any" is "Any movement")."""
+    if exercise == "auto":
+        return "the exercise"
+    try:
+        return get_spec(exercise).name
+    except ExerciseSpecError:
+        return exercise.replace("_", " ")
