@@ -38,6 +38,9 @@ PERIOD_RANGE_S = (0.4, 8.0)
 #: Without a spec, switching signals mid-set costs reps (each sees them at other times): a new
 #: signal must be this much clearer.
 PERIODIC_SWITCH_MARGIN = 1.6
+#: Without a spec, a signal's reps count once it repeats this clearly (autocorrelation at its
+#: period): fidgeting before a set moves the body too, but not regularly.
+PERIODIC_MIN_STRENGTH = 0.4
 #: Resampling rate for the periodicity estimate, samples per second.
 PERIODIC_RATE = 10.0
 
@@ -49,7 +52,7 @@ class Channel:
     signal: SignalSpec
     counter: RepCounter
     history: deque[tuple[float, float]] = field(default_factory=deque)
-    recent: deque[RepCandidate] = field(default_factory=lambda: deque(maxlen=4))
+    recent: deque[RepCandidate] = field(default_factory=lambda: deque(maxlen=8))
 
 
 def signal_quality(values: feat.FloatArray, typical_rom: float) -> float:
@@ -148,6 +151,7 @@ class ChannelSet:
             for side in sides
         ]
         self.active = 0
+        self.trusted = not periodic  # the active signal's reps count (see PERIODIC_MIN_STRENGTH)
         self._next_review = 0.0
         self._wrong_posture_since: float | None = None
 
@@ -162,17 +166,31 @@ class ChannelSet:
             cand = channel.counter.update(t, value)
             if cand is not None:
                 channel.recent.append(cand)
-                if channel.index == self.active:
+                if channel.index == self.active and self.trusted:
                     completed.append((channel, cand))
         if t >= self._next_review:
             self._next_review = t + REVIEW_EVERY_S
-            if self._review():
+            was_trusted = self.trusted
+            changed = self._review()
+            if self.periodic:
+                self.trusted = self.periodicity(self.active) >= PERIODIC_MIN_STRENGTH
+            if self.trusted and (changed or not was_trusted):
                 completed += self._recent_of_active(t)
         return completed
 
+    def periodicity(self, index: int) -> float:
+        """How strongly a signal repeats (the clearer side), see ``periodicity``."""
+        strengths = [
+            periodicity(np.array([t for t, _ in ch.history]), np.array([v for _, v in ch.history]))[0]
+            for ch in self.channels
+            if ch.index == index and ch.history
+        ]
+        return max(strengths, default=0.0)
+
     def finish(self, t: float) -> list[tuple[Channel, RepCandidate]]:
-        """End of stream: reps in progress on the active signal that had nearly completed."""
-        done = []
+        """End of stream: reps in progress on the active signal that had nearly completed, and
+        the reps of a signal that never had the time to show it repeats (a set of one or two)."""
+        done = [] if self.trusted else self._recent_of_active(t)
         for channel in self.channels:
             if channel.index == self.active:
                 cand = channel.counter.finish(t)
