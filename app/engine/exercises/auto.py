@@ -8,9 +8,10 @@ and takes over the stream until its set ends. Then the next set may be another e
 window starts again; the exercise just done needs only one rep of evidence to be taken up again, and
 its analyzer (with what it learned of the person's range) carries on.
 
-When no exercise it knows wins, the movement is still counted: once the window shows
-``ANY_MIN_REPS`` repetitions of something and recognition is still unsure (or the stream ends
-below ``RECOGNITION_MIN_CONFIDENCE``), the any-movement counter takes over as exercise "unknown".
+When no exercise it knows wins, the movement is still counted: an any-movement counter follows the
+kept poses as they come, and once it has seen ``ANY_MIN_REPS`` repetitions of something while
+recognition is still unsure (or the stream ends below ``RECOGNITION_MIN_CONFIDENCE``), counting
+goes on as exercise "unknown" (the kept poses replayed, as for a recognised exercise).
 """
 
 from __future__ import annotations
@@ -41,15 +42,6 @@ WINDOW_S = 60.0
 ANY_MIN_REPS = 4
 
 
-def count_any(track: Track) -> int:
-    """Repetitions of whatever repeats in a window of poses."""
-    analyzer = analyzer_for(ANY)
-    for i in range(len(track)):
-        analyzer.update(track.pose_at(i), float(track.t[i]))
-    analyzer.finish(float(track.t[-1]) if len(track) else 0.0)
-    return len(analyzer.reps)
-
-
 class AutoExerciseAnalyzer:
     """An ``Analyzer`` that first finds out which exercise it is watching."""
 
@@ -68,7 +60,9 @@ class AutoExerciseAnalyzer:
         self._kept: deque[tuple[float, Pose | None]] = deque()
         self._image_size = (1, 1)
         self._next_try = RECOGNIZE_EVERY_S
-        self._pending: Future[tuple[list[Candidate], int]] | None = None
+        self._pending: Future[list[Candidate]] | None = None
+        # counts whatever repeats in the kept poses as they come (cheaper than recounting the window)
+        self._any = analyzer_for(ANY)
         self._done: dict[str, ExerciseAnalyzer] = {}  # analyzers of exercises done earlier, by id
         self._previous: str | None = None  # the exercise of the set that ended last
         self.analyzer: ExerciseAnalyzer | None = None
@@ -86,23 +80,20 @@ class AutoExerciseAnalyzer:
             return events
         self._keep(pose, t)
         if self._pending is not None and self._pending.done():
-            events = self._decide(*self._pending.result(), t)
+            events = self._decide(self._pending.result(), t)
             self._pending = None
             if events:
                 return events
         if self._pending is None and t >= self._next_try and len(self._kept) >= 10:
             self._next_try = t + RECOGNIZE_EVERY_S
-            self._pending = self._executor.submit(self._assess, self._window())
+            self._pending = self._executor.submit(self._rank, self._window())
         return []
-
-    def _assess(self, window: Track) -> tuple[list[Candidate], int]:
-        """Off the inference thread: the exercises ranked, and how often anything repeated."""
-        return self._rank(window), count_any(window)
 
     def finish(self, t: float) -> list[Event]:
         events: list[Event] = []
         if self.analyzer is None and len(self._kept) >= 10:
-            events = self._decide(*self._assess(self._window()), t, final=True)
+            self._any.finish(t)
+            events = self._decide(self._rank(self._window()), t, final=True)
         if self.analyzer is not None:
             events += self.analyzer.finish(t)
         return events
@@ -121,6 +112,7 @@ class AutoExerciseAnalyzer:
         if self._kept and t - self._kept[-1][0] < 1.0 / KEEP_HZ:
             return
         self._kept.append((t, pose))
+        self._any.update(pose, t)
         while self._kept and t - self._kept[0][0] > WINDOW_S:
             self._kept.popleft()
 
@@ -129,9 +121,8 @@ class AutoExerciseAnalyzer:
         poses = [p for _, p in self._kept]
         return Track.from_poses(times, poses, self._image_size)
 
-    def _decide(
-        self, ranked: list[Candidate], any_reps: int, t: float, *, final: bool = False
-    ) -> list[Event]:
+    def _decide(self, ranked: list[Candidate], t: float, *, final: bool = False) -> list[Event]:
+        any_reps = len(self._any.reps)
         confidence = confidence_of(ranked)
         exercise = ranked[0].exercise if confidence > 0 else UNKNOWN
         min_reps = 1 if exercise == self._previous else self._min_reps  # another set of the same
@@ -154,6 +145,7 @@ class AutoExerciseAnalyzer:
         for kept_t, pose in self._kept:  # replay: the reps made before the decision count too
             events += self.analyzer.update(pose, kept_t)
         self._kept.clear()
+        self._any = analyzer_for(ANY)
         return events
 
 
