@@ -435,11 +435,12 @@ def _track(times: np.ndarray, poses: list[Pose]) -> feat.Track:
 
 
 #: Not here: step-ups, box jumps and split squats need feet planted on a box or the floor, which the
-#: figure's joint angles do not keep; a calf raise is told from skipping by tempo alone.
+#: figure's joint angles do not keep; a calf raise is told from skipping by tempo alone, and a lat
+#: pulldown from a seated press only by where the elbows finish.
 RECOGNISED = [
-    "crunch", "dip", "glute_bridge", "good_morning", "high_knees", "jump_rope", "kettlebell_swing",
-    "lateral_raise", "leg_raise", "mountain_climber", "overhead_triceps_extension", "row",
-    "russian_twist", "upright_row",
+    "crunch", "dip", "glute_bridge", "good_morning", "high_knees", "hip_thrust", "jump_rope",
+    "kettlebell_swing", "lateral_raise", "leg_raise", "mountain_climber", "overhead_triceps_extension",
+    "row", "russian_twist", "upright_row",
 ]  # fmt: skip
 
 
