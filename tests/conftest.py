@@ -20,3 +20,5 @@ def litert_full() -> Iterator[Any]:
 import os  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # GUI tests never need a display
+
+from sync_support import sync_engine, sync_postgres  # noqa: E402, F401 (session fixtures of the sync tests)

@@ -1,0 +1,220 @@
+"""The HTTP API (FastAPI), under ``/v1``; OpenAPI 3.1 at ``/v1/openapi.json``; ``/metrics``.
+
+``create_app(config)``: the lifespan starts the embedded Postgres when no ``database_url`` is set
+(and stops it at shutdown: uvicorn never runs ``atexit`` handlers), migrates, and disposes of the
+engine at the end. Endpoints are plain functions (run in the thread pool) over ``service``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+
+from app import __version__
+from app.sync.wire import (
+    MAX_PULL_ROWS,
+    EnrolRequest,
+    EnrolResponse,
+    Health,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Summary,
+)
+
+from . import problems
+from . import service as svc
+from .config import ServerConfig
+from .db import make_engine, migrate
+from .embedded import EmbeddedPostgres
+from .observe import Metrics, ObserveMiddleware, RateLimiter
+from .problems import ProblemError
+
+log = logging.getLogger(__name__)
+
+IdempotencyKey = Annotated[
+    str, Header(alias="Idempotency-Key", min_length=1, max_length=200, description="any unique string")
+]
+
+
+def create_app(config: ServerConfig, *, engine: Engine | None = None) -> FastAPI:
+    """The API; with ``engine`` given, it is used as it is (and not disposed of)."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        own_engine = engine is None
+        try:
+            if engine is not None:
+                app.state.engine = engine
+            else:
+                url = config.database_url
+                if url is None:
+                    embedded = EmbeddedPostgres(config.postgres_dir)
+                    url = embedded.start()
+                app.state.engine = make_engine(url)
+                migrate(app.state.engine)
+            yield
+        finally:
+            if own_engine and getattr(app.state, "engine", None) is not None:
+                app.state.engine.dispose()
+            if embedded is not None:
+                embedded.stop()
+                log.info("embedded Postgres stopped")
+
+    app = FastAPI(
+        title="Spotter sync",
+        version=__version__,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.metrics = metrics
+    problems.install(app)
+    limiter = RateLimiter(config.rate_per_s, config.rate_burst) if config.rate_per_s > 0 else None
+    app.add_middleware(ObserveMiddleware, metrics=metrics, limiter=limiter)
+    _routes(app, metrics)
+    _document_problems(app)
+    return app
+
+
+# ----------------------------------------------------------------------------- dependencies
+_bearer = HTTPBearer(auto_error=False, description="the device token from /v1/enrol")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@contextmanager
+def _transaction(request: Request) -> Iterator[Connection]:
+    """One transaction, committed before the endpoint answers (rolled back on any error)."""
+    engine: Engine = request.app.state.engine
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        log.error("database unavailable: %s", exc)
+        raise ProblemError(503, "Database unavailable", "The sync database cannot be reached.") from exc
+
+
+def _device(conn: Connection, credentials: HTTPAuthorizationCredentials | None) -> svc.Device:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ProblemError(401, "Device token required", headers=challenge)
+    device = svc.authenticate(conn, credentials.credentials)
+    if device is None:
+        raise ProblemError(401, "Unknown device token", "Enrol the device again.", headers=challenge)
+    return device
+
+
+def _request_hash(body: BaseModel) -> bytes:
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).digest()
+
+
+# ----------------------------------------------------------------------------------- routes
+def _routes(app: FastAPI, metrics: Metrics) -> None:
+    @app.get("/v1/health", response_model=Health, responses=problems.responses(503), tags=["meta"])
+    def health(request: Request) -> Health:
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            raise ProblemError(503, "Database unavailable", str(exc.orig)) from exc
+        return Health(status="ok", database="ok", version=__version__)
+
+    @app.post(
+        "/v1/enrol", response_model=EnrolResponse, responses=problems.responses(403, 429), tags=["devices"]
+    )
+    def enrol(request: Request, body: EnrolRequest, idempotency_key: IdempotencyKey) -> Any:
+        scope, digest = svc.enrol_scope(body.code), _request_hash(body)
+        with _transaction(request) as conn:
+            svc.lock_scope(conn, scope)
+            stored = svc.stored_response(conn, scope, idempotency_key, digest)
+            if stored is not None:
+                return stored
+            result = svc.enrol_device(conn, body.code, name=body.name, platform=body.platform)
+            svc.store_response(conn, scope, idempotency_key, digest, result.model_dump(mode="json"))
+        log.info("device %s enrolled in gym %s", result.device_id, result.gym)
+        return result
+
+    @app.post(
+        "/v1/sync/push", response_model=PushResponse, responses=problems.responses(401, 429), tags=["sync"]
+    )
+    def push(request: Request, body: PushRequest, auth: Bearer, idempotency_key: IdempotencyKey) -> Any:
+        digest = _request_hash(body)
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            scope = f"device:{device.id}"
+            svc.lock_gym(conn, device.gym_id)  # replays and first tries of one key never overlap
+            stored = svc.stored_response(conn, scope, idempotency_key, digest)
+            if stored is not None:
+                return stored
+            result = svc.push(conn, device, body)
+            svc.store_response(conn, scope, idempotency_key, digest, result.model_dump(mode="json"))
+        metrics.rows_pushed.inc(result.received)
+        metrics.rows_written.inc(result.written)
+        return result
+
+    @app.get(
+        "/v1/sync/pull", response_model=PullResponse, responses=problems.responses(401, 429), tags=["sync"]
+    )
+    def pull(
+        request: Request,
+        auth: Bearer,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_ROWS)] = MAX_PULL_ROWS,
+    ) -> PullResponse:
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            result = svc.pull(conn, device, after=after, limit=min(limit, app.state.config.pull_limit))
+        metrics.rows_pulled.inc(len(result.changes))
+        return result
+
+    @app.get(
+        "/v1/sync/summary", response_model=Summary, responses=problems.responses(401, 429), tags=["sync"]
+    )
+    def summary(request: Request, auth: Bearer) -> Summary:
+        with _transaction(request) as conn:
+            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            return svc.summary(conn, _device(conn, auth))
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document names ``Problem`` as every error's body (422 included)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = original()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = problems.Problem.model_json_schema()
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                for code, resp in op.get("responses", {}).items():
+                    if code.startswith(("4", "5")):
+                        resp["content"] = {
+                            problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        }
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

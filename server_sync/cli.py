@@ -1,0 +1,106 @@
+"""``spotter-sync``: serve the sync API, migrate its database, print device enrolment codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from .config import ServerConfig
+from .db import make_engine, migrate
+from .embedded import EmbeddedPostgres
+from .errors import ServerError
+
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spotter-sync", description="Spotter's sync server.")
+    parser.add_argument(
+        "--data-dir", type=Path, help="server data folder, the embedded Postgres's included "
+        "(default: $SPOTTER_SYNC_DATA_DIR, else the user data folder); ignored with $DATABASE_URL",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve the API (starts the embedded Postgres unless $DATABASE_URL)")
+    p.add_argument("--data-dir", type=Path, dest="serve_data_dir", help=argparse.SUPPRESS)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8787, help="port (default: 8787)")
+    sub.add_parser("migrate", help="bring the database to the newest schema")
+    p = sub.add_parser("enrol-code", help="print a one-time device enrolment code for a gym")
+    p.add_argument("--gym", required=True, help="the gym's name (created if new)")
+    p.add_argument("--hours", type=float, default=24.0, help="how long the code is valid (default: 24)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir = getattr(args, "serve_data_dir", None) or args.data_dir
+    config = ServerConfig.from_env(data_dir=data_dir)
+    try:
+        if args.command == "serve":
+            return serve(config, host=args.host, port=args.port)
+        with database(config) as engine:
+            if args.command == "migrate":
+                migrate(engine)
+                print("the sync database is at the newest schema", file=sys.stderr)
+                return 0
+            return enrol_code(engine, args.gym, hours=args.hours)
+    except ServerError as exc:
+        if os.environ.get("SPOTTER_DEBUG"):
+            raise
+        print(f"spotter-sync: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def serve(config: ServerConfig, *, host: str, port: int) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .observe import configure_json_logging
+
+    configure_json_logging()
+    app = create_app(config.model_copy(update={"host": host, "port": port}))
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+@contextmanager
+def database(config: ServerConfig) -> Iterator[Engine]:
+    """An engine on the configured database; an embedded Postgres started here is stopped after
+    (one that a running server owns is left running)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    embedded = None
+    url = config.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(config.postgres_dir)
+        url = embedded.start()
+    engine = make_engine(url, pool_size=1)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if embedded is not None and not embedded.took_over:
+            embedded.stop()
+
+
+def enrol_code(engine: Engine, gym: str, *, hours: float) -> int:
+    from datetime import timedelta
+
+    from .service import create_enrol_code
+
+    migrate(engine)
+    with engine.begin() as conn:
+        code = create_enrol_code(conn, gym, ttl=timedelta(hours=hours))
+    print(code)
+    print(f"one device of {gym!r} may enrol with it within {hours:g} hours", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""The embedded Postgres's life under ``spotter-sync serve``: a server killed with SIGKILL leaves
+Postgres running, the next ``serve`` on the same folder takes it over, and a normal stop (SIGTERM)
+stops Postgres too. Everything started here is stopped, even when the test fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sync_support import open_folder
+
+from server_sync.embedded import EmbeddedPostgres, read_postmaster
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [sys.executable, "-m", "server_sync.cli", "--data-dir", str(data_dir)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [*command, "serve", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-2000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"serve did not answer: {log.read_text()[-2000:]}")
+
+
+def postgres_alive(folder: Path) -> bool:
+    return EmbeddedPostgres(folder).running() is not None
+
+
+def test_serve_takes_over_after_sigkill_and_stops_postgres_on_sigterm() -> None:
+    root = open_folder("spotter-sync-serve-")
+    data, log, port = root / "server", root / "serve.log", free_port()
+    pg = data / "postgres"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(start_serve(data, port, log))
+        first = read_postmaster(pg)
+        assert first is not None
+        procs[0].send_signal(signal.SIGKILL)
+        procs[0].wait(10)
+        assert postgres_alive(pg)  # pg_ctl detached it: still running, and still ours to reach
+
+        procs.append(start_serve(data, port, log))
+        again = read_postmaster(pg)
+        assert again is not None and again.pid == first.pid  # taken over, not a second one
+        assert "taking over the Postgres already running" in log.read_text()
+
+        procs[1].send_signal(signal.SIGTERM)
+        assert procs[1].wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after shutting down
+        assert not postgres_alive(pg)
+        assert "embedded Postgres stopped" in log.read_text()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        EmbeddedPostgres(pg).stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,208 @@
+"""The sync server's API on the real embedded Postgres: enrolment, push and pull, last-writer-wins,
+idempotency, problems, request ids, rate limits, metrics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sync_support import new_gym, server_config
+
+from server_sync import service as svc
+from server_sync.api import create_app
+
+T0 = "2026-12-01T10:00:00.000000+00:00"
+T1 = "2026-12-01T11:00:00.000000+00:00"
+
+
+@pytest.fixture
+def client(sync_engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(server_config(), engine=sync_engine)) as c:
+        yield c
+
+
+def enrol(client: TestClient, engine: Engine, gym: str, name: str = "kiosk") -> dict[str, Any]:
+    with engine.begin() as conn:
+        code = svc.create_enrol_code(conn, gym)
+    r = client.post(
+        "/v1/enrol", json={"code": code, "name": name}, headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def auth(device: dict[str, Any], key: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {device['token']}", "Idempotency-Key": key or uuid.uuid4().hex}
+
+
+def profile(pid: str, name: str, modified_at: str, deleted_at: str | None = None) -> dict[str, Any]:
+    return {
+        "table": "profiles",
+        "row": {
+            "id": pid, "name": name, "kind": "member", "pin_hash": None, "unit": "kg",
+            "created_at": T0, "modified_at": modified_at, "deleted_at": deleted_at,
+        },
+    }  # fmt: skip
+
+
+def cue(cid: str, text: str) -> dict[str, Any]:
+    return {
+        "table": "cues",
+        "row": {"id": cid, "workout_id": "w1", "set_id": None, "t": 1.5, "text": text, "fault": None,
+                "created_at": T0, "modified_at": T0, "deleted_at": None},
+    }  # fmt: skip
+
+
+def pull_all(client: TestClient, device: dict[str, Any], after: int = 0) -> list[dict[str, Any]]:
+    r = client.get("/v1/sync/pull", params={"after": after}, headers=auth(device))
+    assert r.status_code == 200, r.text
+    changes: list[dict[str, Any]] = r.json()["changes"]
+    return changes
+
+
+def test_health_openapi_metrics_request_id(client: TestClient) -> None:
+    r = client.get("/v1/health", headers={"X-Request-ID": "req-42"})
+    assert r.json()["status"] == "ok" and r.headers["x-request-id"] == "req-42"
+    assert len(client.get("/v1/health").headers["x-request-id"]) == 32  # generated
+    doc = client.get("/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    push = doc["paths"]["/v1/sync/push"]["post"]
+    assert "application/problem+json" in push["responses"]["422"]["content"]
+    assert any(p["name"] == "Idempotency-Key" for p in push["parameters"])
+    assert "spotter_sync_http_requests_total" in client.get("/metrics").text
+
+
+def test_errors_are_problems(client: TestClient) -> None:
+    r = client.get("/v1/sync/pull")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "Device token required" and r.json()["request_id"]
+    r = client.get("/v1/nowhere")
+    assert r.status_code == 404 and r.json()["status"] == 404
+    r = client.post("/v1/enrol", json={"code": "ABCDE"}, headers={"Idempotency-Key": "k"})
+    assert r.status_code == 422 and r.json()["errors"]
+    r = client.post("/v1/enrol", json={"code": "ABCDE-FGHIJ", "name": "x"})
+    assert r.status_code == 422  # no Idempotency-Key
+    r = client.post("/v1/enrol", json={"code": "ABCDE-FGHIJ", "name": "x"}, headers={"Idempotency-Key": "k"})
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_enrolment_code_is_spent_once_and_replays(client: TestClient, sync_engine: Engine) -> None:
+    with sync_engine.begin() as conn:
+        code = svc.create_enrol_code(conn, new_gym())
+    body = {"code": code.lower(), "name": "home"}
+    first = client.post("/v1/enrol", json=body, headers={"Idempotency-Key": "e1"})
+    again = client.post("/v1/enrol", json=body, headers={"Idempotency-Key": "e1"})
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    other = client.post("/v1/enrol", json={**body, "name": "x"}, headers={"Idempotency-Key": "e1"})
+    assert other.status_code == 422 and other.json()["title"] == "Idempotency-Key reused"
+    spent = client.post("/v1/enrol", json=body, headers={"Idempotency-Key": "e2"})
+    assert spent.status_code == 403
+    token = first.json()["token"]
+    assert client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # once the token has been used, the server forgets the enrolment's answer (the token in clear)
+    assert client.post("/v1/enrol", json=body, headers={"Idempotency-Key": "e1"}).status_code == 403
+
+
+def test_round_trip_between_two_devices(client: TestClient, sync_engine: Engine) -> None:
+    gym = new_gym()
+    a, b = enrol(client, sync_engine, gym, "home"), enrol(client, sync_engine, gym, "kiosk")
+    stranger = enrol(client, sync_engine, new_gym(), "elsewhere")
+    pid = uuid.uuid4().hex
+    batch = {"changes": [profile(pid, "Ana", T0), cue(uuid.uuid4().hex, "knees out")]}
+    r = client.post("/v1/sync/push", json=batch, headers=auth(a))
+    assert r.status_code == 200 and r.json()["written"] == 2 and r.json()["conflicts"] == []
+    pulled = pull_all(client, b)
+    assert [c["table"] for c in pulled] == ["profiles", "cues"]
+    assert pulled[0]["row"] == batch["changes"][0]["row"]
+    assert pulled[1]["row"]["t"] == 1.5
+    assert pull_all(client, stranger) == []  # another gym's rows are never seen
+    assert pull_all(client, b, after=pulled[-1]["seq"]) == []
+
+
+def test_last_writer_wins_and_tombstones(client: TestClient, sync_engine: Engine) -> None:
+    gym = new_gym()
+    a, b = enrol(client, sync_engine, gym, "home"), enrol(client, sync_engine, gym, "kiosk")
+    pid = uuid.uuid4().hex
+    client.post("/v1/sync/push", json={"changes": [profile(pid, "Ana", T1)]}, headers=auth(a))
+    # an older edit loses, and its pusher is told the winning version
+    r = client.post("/v1/sync/push", json={"changes": [profile(pid, "Anna", T0)]}, headers=auth(b)).json()
+    assert r["written"] == 0 and r["conflicts"][0]["row"]["name"] == "Ana"
+    # a newer one (a tombstone) wins
+    later = "2026-12-01T12:00:00.000000+00:00"
+    r = client.post("/v1/sync/push", json={"changes": [profile(pid, "Ana", later, later)]}, headers=auth(b))
+    assert r.json()["written"] == 1
+    rows = [c["row"] for c in pull_all(client, a) if c["table"] == "profiles"]
+    assert len(rows) == 1 and rows[0]["deleted_at"] == later
+    # equal modified_at: the greater device id wins, whatever the order of arrival
+    qid = uuid.uuid4().hex
+    first, second = sorted([a, b], key=lambda d: d["device_id"])
+    client.post("/v1/sync/push", json={"changes": [profile(qid, "high", T0)]}, headers=auth(second))
+    client.post("/v1/sync/push", json={"changes": [profile(qid, "low", T0)]}, headers=auth(first))
+    rows = [c["row"] for c in pull_all(client, a) if c["row"]["id"] == qid]
+    assert [r["name"] for r in rows] == ["high"]
+
+
+def test_push_is_idempotent(client: TestClient, sync_engine: Engine) -> None:
+    a = enrol(client, sync_engine, new_gym())
+    batch = {"changes": [cue(uuid.uuid4().hex, "chest up"), profile(uuid.uuid4().hex, "Bo", T0)]}
+    headers = auth(a, key="push-1")
+    first = client.post("/v1/sync/push", json=batch, headers=headers).json()
+    assert client.post("/v1/sync/push", json=batch, headers=headers).json() == first
+    # the same rows under a new key (an answer lost and the key forgotten): nothing doubled
+    again = client.post("/v1/sync/push", json=batch, headers=auth(a)).json()
+    assert again["written"] == 0 and again["conflicts"] == []
+    assert len(pull_all(client, a)) == 2
+    other = client.post("/v1/sync/push", json={"changes": batch["changes"][:1]}, headers=headers)
+    assert other.status_code == 422
+
+
+def test_push_refuses_unknown_tables_and_columns(client: TestClient, sync_engine: Engine) -> None:
+    a = enrol(client, sync_engine, new_gym())
+    bad_table = {"changes": [{"table": "sync_devices", "row": {"id": "x"}}]}
+    r = client.post("/v1/sync/push", json=bad_table, headers=auth(a))
+    assert r.status_code == 422 and r.json()["title"] == "Unknown table"
+    row = profile("p", "Ana", T0)
+    row["row"]["gym_id"] = "other"
+    r = client.post("/v1/sync/push", json={"changes": [row]}, headers=auth(a))
+    assert r.status_code == 422 and r.json()["title"] == "Unknown column"
+    row = profile("p", "Ana", T0)
+    del row["row"]["name"]
+    assert client.post("/v1/sync/push", json={"changes": [row]}, headers=auth(a)).status_code == 422
+
+
+def test_pull_pages_and_summary(client: TestClient, sync_engine: Engine) -> None:
+    a = enrol(client, sync_engine, new_gym())
+    cues = [cue(uuid.uuid4().hex, f"cue {i}") for i in range(7)]
+    client.post("/v1/sync/push", json={"changes": cues}, headers=auth(a))
+    seen: list[str] = []
+    after, more = 0, True
+    while more:
+        page = client.get("/v1/sync/pull", params={"after": after, "limit": 3}, headers=auth(a)).json()
+        seen += [c["row"]["id"] for c in page["changes"]]
+        after, more = page["cursor"], page["more"]
+    assert seen == [c["row"]["id"] for c in cues]
+    summary = client.get("/v1/sync/summary", headers=auth(a)).json()
+    assert summary["tables"]["cues"]["count"] == 7 and summary["server_seq"] == after
+    from app.sync.wire import row_digest
+
+    expected = sum(row_digest(c["row"]["id"], T0, None) for c in cues)
+    assert summary["tables"]["cues"]["checksum"] == str(expected)
+
+
+def test_rate_limit_per_token(sync_engine: Engine) -> None:
+    app = create_app(server_config(rate_per_s=0.5, rate_burst=2), engine=sync_engine)
+    with TestClient(app) as c:
+        statuses = [
+            c.get("/v1/sync/pull", headers={"Authorization": "Bearer t1"}).status_code for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+        limited = c.get("/v1/sync/pull", headers={"Authorization": "Bearer t1"})
+        assert (
+            limited.headers["content-type"] == "application/problem+json" and limited.headers["retry-after"]
+        )
+        assert c.get("/v1/sync/pull", headers={"Authorization": "Bearer t2"}).status_code == 401
