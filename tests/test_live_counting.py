@@ -8,7 +8,7 @@ from typing import Any
 from shared_data import clip, manifest
 
 from app.engine.capture import OpenCvFrameSource
-from app.engine.events import PipelineStats, RepCounted, SetFinished, SetStarted, StreamEnded
+from app.engine.events import PipelineStats, RepCounted, RepHeld, SetFinished, SetStarted, StreamEnded
 from app.engine.exercises.analyzer import ExerciseAnalyzer
 from app.engine.exercises.spec import get_spec
 from app.engine.pipeline import LivePipeline, PoseFrameProcessor
@@ -26,7 +26,9 @@ def test_every_frame_counts_the_same_reps_as_the_hand_count(litert_full: Any) ->
     reps = sink.of_type(RepCounted)
     assert len(reps) == truth["reps"]
     assert [r.rep.index for r in reps] == list(range(1, truth["reps"] + 1))
-    # announced in order; the set's first rep is announced with the second, which confirms it
+    # announced in order; the set's first rep is held (shown as tentative) until the second confirms it
+    (held,) = sink.of_type(RepHeld)
+    assert held.t < reps[0].t and (held.start_s, held.end_s) == (reps[0].rep.start_s, reps[0].rep.end_s)
     assert all(a.t <= b.t for a, b in itertools.pairwise(reps))
     assert reps[0].t == reps[1].t and all(a.t < b.t for a, b in itertools.pairwise(reps[1:]))
     assert all(a.rep.turn_s < b.rep.turn_s for a, b in itertools.pairwise(reps))

@@ -306,3 +306,16 @@ def test_the_pin_pad_types_a_pin_without_a_keyboard(qtbot: QtBot, tmp_path: Path
     assert dialog.pin == "2468"
     dialog.press("Clear")
     assert dialog.pin == ""
+
+
+def test_a_held_rep_is_shown_dimmed_until_it_is_counted(qtbot: QtBot) -> None:
+    from app.ui.widgets.coaching import RepCounter
+
+    counter = RepCounter()
+    qtbot.addWidget(counter)
+    counter.show_count(0, target=10, exercise="Squat", set_no=1, held=1)
+    assert "0 reps of 10, 1 more to be confirmed" in counter.accessibleDescription()
+    image = counter.grab().toImage()  # paints without error, the tentative count in the muted colour
+    assert not image.isNull()
+    counter.show_count(2, target=10, exercise="Squat", set_no=1)
+    assert counter.held == 0 and counter.accessibleDescription().endswith("2 reps of 10")

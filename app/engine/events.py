@@ -54,6 +54,16 @@ class RepCounted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RepHeld(Event):
+    """A movement that may be the set's first rep, or set-up: held until a movement like it
+    confirms it (then both are counted) or the set ends. Screens may show it as tentative."""
+
+    exercise: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class PartialRep(Event):
     exercise: str
     rom_deg: float | None  # None where the primary signal is not an angle

@@ -23,6 +23,7 @@ from app.engine.events import (
     PersonLost,
     PipelineStats,
     RepCounted,
+    RepHeld,
     SetFinished,
     SetStarted,
     StreamEnded,
@@ -36,6 +37,7 @@ from app.voice.cues import CueSpoken
 class EngineBridge(QObject):
     event_received = Signal(object)
     rep_counted = Signal(object)
+    rep_held = Signal(object)
     partial_rep = Signal(object)
     form_fault = Signal(object)
     set_started = Signal(object)
@@ -61,10 +63,11 @@ class EngineBridge(QObject):
         super().__init__()
         self._relay.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         self._typed: dict[type[Event], SignalInstance] = {
-            RepCounted: self.rep_counted, PartialRep: self.partial_rep, FormFault: self.form_fault,
-            SetStarted: self.set_started, SetFinished: self.set_finished, HoldStarted: self.hold_started,
-            HoldEnded: self.hold_ended, ExerciseRecognized: self.exercise_recognized,
-            PersonFound: self.person_found, PersonLost: self.person_lost, CameraStalled: self.camera_stalled,
+            RepCounted: self.rep_counted, RepHeld: self.rep_held, PartialRep: self.partial_rep,
+            FormFault: self.form_fault, SetStarted: self.set_started, SetFinished: self.set_finished,
+            HoldStarted: self.hold_started, HoldEnded: self.hold_ended,
+            ExerciseRecognized: self.exercise_recognized, PersonFound: self.person_found,
+            PersonLost: self.person_lost, CameraStalled: self.camera_stalled,
             CameraReconnected: self.camera_reconnected, StreamEnded: self.stream_ended,
             EngineFailed: self.engine_failed, PipelineStats: self.stats_updated,
             WorkoutPaused: self.workout_paused, WorkoutResumed: self.workout_resumed,

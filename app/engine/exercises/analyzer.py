@@ -22,6 +22,7 @@ from app.engine.events import (
     PartialRep,
     RepCounted,
     RepDetail,
+    RepHeld,
     SetFinished,
     SetStarted,
 )
@@ -194,8 +195,12 @@ class ExerciseAnalyzer:
         held = _Held(cand, self._detail(cand, channel, track))
         self._held_until = max(self._held_until, cand.end_t)
         events: list[Event] = []
-        for item in self._judge.offer(shape, held):
+        confirmed = self._judge.offer(shape, held)
+        for item in confirmed:
             events += self._count(item, now)
+        if not confirmed:
+            held_at = (round(cand.start_t, 3), round(cand.end_t, 3))  # as RepDetail rounds them
+            events.append(RepHeld(t=now, exercise=self.spec.id, start_s=held_at[0], end_s=held_at[1]))
         for item in self._judge.dropped:  # set-up: it must not hide a real rep from another signal
             self._accepted.remove(item.cand)
         return events

@@ -22,6 +22,7 @@ from app.engine.events import (
     FormFault,
     PipelineStats,
     RepCounted,
+    RepHeld,
     SetFinished,
 )
 from app.engine.exercises.spec import get_spec
@@ -98,6 +99,7 @@ class WorkoutScreen(Screen):
         self._last_seq = -1
         self._set_no = 0
         self._exercise = ""
+        self._held = 0  # movements shown dimmed until a rep confirms them (RepHeld)
         self._advance_after_rest = False
 
     # ------------------------------------------------------------------ life cycle
@@ -119,6 +121,7 @@ class WorkoutScreen(Screen):
         self._advance_after_rest = False
         b = s.bridge
         b.rep_counted.connect(self._rep)
+        b.rep_held.connect(self._held_rep)
         b.set_finished.connect(self._set_finished)
         b.cue_spoken.connect(self._cue)
         b.form_fault.connect(self._fault)
@@ -174,10 +177,18 @@ class WorkoutScreen(Screen):
         reps = len(last.reps) if last is not None else 0  # a finished set's count stays until the next
         target = s.step.target_reps if s is not None else None
         shown = _name(self._exercise) if self._exercise not in ("", "auto") else "recognising…"
-        self.counter.show_count(reps, target=target, exercise=shown, set_no=max(1, self._set_no))
+        self.counter.show_count(
+            reps, target=target, exercise=shown, set_no=max(1, self._set_no), held=self._held
+        )
 
     # ------------------------------------------------------------------ events
+    def _held_rep(self, _event: RepHeld) -> None:
+        """Maybe the set's first rep: shown dimmed until the next rep confirms it."""
+        self._held += 1
+        self._show_count()
+
     def _rep(self, event: RepCounted) -> None:
+        self._held = 0  # what was held is counted now, or was set-up
         if self.rest.running:  # training again: the rest is over
             self.rest.stop(skipped=True)
         step = self.session.step.exercise if self.session is not None else "auto"
@@ -191,6 +202,7 @@ class WorkoutScreen(Screen):
         self._show_count()
 
     def _set_finished(self, event: SetFinished) -> None:
+        self._held = 0
         if self.rest.running:  # "next set" already closed it and the rest is on
             return
         self._begin_rest(f"Set done: {event.reps} {event.exercise.replace('_', ' ')}.")
@@ -232,6 +244,7 @@ class WorkoutScreen(Screen):
             self._exercise = step.exercise
             self._measure(step.exercise)
             self._set_no = 0
+            self._held = 0
             self.meter.clear()
             self.status.setText(f"Now: {_name(step.exercise)}, {step.sets} sets")
             self._show_count()

@@ -34,13 +34,17 @@ class RepCounter(QWidget):
         self.target: int | None = None
         self.exercise = ""
         self.set_no = 0
+        self.held = 0  # movements that may be reps, waiting for the next to confirm them
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-    def show_count(self, reps: int, *, target: int | None, exercise: str, set_no: int) -> None:
-        self.reps, self.target, self.exercise, self.set_no = reps, target, exercise, set_no
+    def show_count(self, reps: int, *, target: int | None, exercise: str, set_no: int, held: int = 0) -> None:
+        """``held``: movements not counted yet (the set's first rep waits for the second, which
+        tells it from set-up); the count they would make is shown dimmed."""
+        self.reps, self.target, self.exercise, self.set_no, self.held = reps, target, exercise, set_no, held
         of = f" of {target}" if target else ""
-        self.setAccessibleDescription(f"{exercise}, set {set_no}: {reps} reps{of}")
+        tentative = f", {held} more to be confirmed" if held else ""
+        self.setAccessibleDescription(f"{exercise}, set {set_no}: {reps} reps{of}{tentative}")
         self.update()
 
     def paintEvent(self, _event: QPaintEvent) -> None:
@@ -65,9 +69,9 @@ class RepCounter(QWidget):
         big.setPixelSize(max(24, int((r.height() - head) * 0.78)))
         big.setBold(True)
         p.setFont(big)
-        p.setPen(pal.color("text"))
+        p.setPen(pal.color("muted" if self.held else "text"))
         body = r.adjusted(0, head, 0, 0)
-        p.drawText(body, Qt.AlignmentFlag.AlignCenter, str(self.reps))
+        p.drawText(body, Qt.AlignmentFlag.AlignCenter, str(self.reps + self.held))
         if self.target:
             p.setFont(theme.font(13, bold=True))
             p.setPen(pal.color("muted"))
