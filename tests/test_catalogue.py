@@ -327,6 +327,29 @@ def test_each_new_exercise_counts_its_reps_on_synthetic_motion(exercise: str) ->
     assert len(analyzer.reps) == move.expected
 
 
+GOBLET = Posture(flex_l=60, flex_r=60, elbow_l=30, elbow_r=30, bend="up")  # the weight held at the chest
+SUMO_BOTTOM = Posture(stance=0.5, trunk=45, hip_l=70, hip_r=70, knee_l=110, knee_r=110, flex_l=45, flex_r=45)
+VARIANT_MOVES: dict[str, Move] = {
+    "hammer_curl": Move(Posture(elbow_l=165, elbow_r=165), Posture(elbow_l=50, elbow_r=50), view="front"),
+    "goblet_squat": Move(GOBLET, replace(GOBLET, trunk=20, hip_l=100, hip_r=100, knee_l=80, knee_r=80)),
+    "sumo_deadlift": Move(SUMO_BOTTOM, Posture(stance=0.5)),  # from the floor to standing
+    "russian_kettlebell_swing": MOVES["kettlebell_swing"],
+    "american_kettlebell_swing": Move(
+        Posture(flex_l=170, flex_r=170),
+        Posture(trunk=65, knee_l=150, knee_r=150, flex_l=10, flex_r=10),
+        period_s=1.8,
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_MOVES))
+def test_each_variant_counts_its_reps_on_synthetic_motion(variant: str) -> None:
+    move = VARIANT_MOVES[variant]
+    analyzer, _ = feed(variant, *move.motion())
+    assert len(analyzer.reps) == move.expected
+    assert all(r.faults == () for r in analyzer.reps), [r.faults for r in analyzer.reps]
+
+
 def test_each_knee_drive_and_each_twist_is_a_rep_of_its_own_side() -> None:
     analyzer, _ = feed("high_knees", *MOVES["high_knees"].motion(reps=6))
     assert [r.side for r in analyzer.reps] == ["left", "right"] * 6
