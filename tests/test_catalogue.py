@@ -419,6 +419,8 @@ def test_overhead_extension_ignores_lifting_the_weight_overhead() -> None:
     ("glute_bridge", "hips_low", {"hip_l": 10.0}, {"pitch": -110.0, "hip_l": 30.0, "hip_r": 30.0}),
     ("high_knees", "low_knees", {"hip_l": 85.0, "hip_r": 85.0}, {"hip_l": 45.0, "hip_r": 45.0}),
     ("calf_raise", "knees_bending", {"ankle": 35.0}, {"ankle": 35.0, "knee_l": 130.0, "knee_r": 130.0}),
+    ("good_morning", "squatting", {"knee_l": 165.0, "knee_r": 165.0}, {"knee_l": 100.0, "knee_r": 100.0}),
+    ("row", "body_swinging", {"trunk": 50.0}, {"trunk": 20.0}),  # the torso heaves up with the pull
 ])  # fmt: skip
 def test_form_rules_flag_the_fault_and_spare_the_good_rep(
     exercise: str, fault: str, good: dict[str, Any], bad: dict[str, Any]
