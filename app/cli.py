@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("exercises", help="list the exercises Spotter knows")
     _add_storage_parsers(sub)
     _add_voice_parsers(sub)
+    from app.sync.commands import add_sync_parser  # the sync package owns its options
+
+    add_sync_parser(sub)
     return parser
 
 
@@ -447,6 +450,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "leaderboard": "app.reports.commands:leaderboard_command",
     "say": "app.voice.commands:say_command",
     "listen": "app.voice.commands:listen_command",
+    "sync": "app.sync.commands:sync_command",
 }
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -50,7 +50,7 @@ def save_plan(db: Database, profile: str, plan: Plan, *, name: str | None = None
 
     def store(c: Connection) -> str:
         pid = rec.profile_id_for(c, profile)
-        c.execute(text("UPDATE programs SET active = 0 WHERE profile_id = :p"), {"p": pid})
+        rec.deactivate_programs(c, pid)
         return rec.create_program(c, pid, plan, name=name or f"{plan.request.goal.value} plan")
 
     return db.writer.call(store)

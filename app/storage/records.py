@@ -52,6 +52,15 @@ def _touch(conn: Connection, table: Table, row_id: str, values: dict[str, Any]) 
     )
 
 
+def deactivate_programs(conn: Connection, profile_id: str) -> None:
+    """Mark the profile's active programs inactive (each one a change that syncs)."""
+    active = conn.execute(
+        select(s.programs.c.id).where(s.programs.c.profile_id == profile_id, s.programs.c.active == 1)
+    ).scalars()
+    for program_id in list(active):
+        _touch(conn, s.programs, program_id, {"active": 0})
+
+
 def soft_delete(conn: Connection, table: Table, row_id: str) -> None:
     _touch(conn, table, row_id, {"deleted_at": now_iso()})
 
@@ -167,6 +176,7 @@ def record_rep(conn: Connection, set_id: str, rep: RepDetail) -> str:
     counted = conn.execute(
         update(s.sets).where(s.sets.c.id == set_id).values(
             achieved_reps=s.sets.c.achieved_reps + 1, clean_reps=s.sets.c.clean_reps + clean,
+            modified_at=now_iso(), seq=next_seq(conn),  # a changed set is synced again
         ).returning(s.sets.c.achieved_reps)
     ).scalar()  # fmt: skip
     return _insert(conn, s.reps, rep_values(set_id, rep, counted))  # no such set: the foreign key refuses
