@@ -511,3 +511,15 @@ def test_new_exercises_count_real_clips_by_hand_count(name: str, litert_full: An
     litert_full.reset()
     result = analyze_video(clip(name), litert_full, exercise=truth["exercise"])
     assert len(result.analyzer.reps) == truth["reps"]
+
+
+def test_a_form_measure_uses_the_side_that_was_seen() -> None:
+    from app.engine.exercises import form
+
+    times, poses = sequence(Posture(abd_l=10, abd_r=10), Posture(abd_l=85, abd_r=85), reps=1, period_s=2.0)
+    track = _track(times, poses)
+    both = form.arm_raise(track)
+    world = track.world.copy()
+    world[:, feat.landmark_index("elbow", "left")] = np.nan  # the left elbow never measured
+    one = form.arm_raise(replace(track, world=world))
+    assert 80 < both < 100 and abs(one - both) < 1.0

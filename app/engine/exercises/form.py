@@ -20,6 +20,14 @@ def _nanmax(x: FloatArray) -> float:
     return float(np.nanmax(x)) if np.isfinite(x).any() else float("nan")
 
 
+def _either_side(values: list[float], *, highest: bool) -> float:
+    """The higher (or lower) of both sides' values, skipping a side that was not measured."""
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return float("nan")
+    return max(finite) if highest else min(finite)
+
+
 def _best_side(track: feat.Track, joints: tuple[str, ...]) -> str:
     vis = {s: float(np.nanmean(feat.side_visibility(track, joints, s))) for s in feat.SIDES}
     return max(vis, key=lambda s: vis[s])
@@ -125,8 +133,12 @@ def hip_extension(track: feat.Track) -> float:
 def arm_raise(track: feat.Track) -> float:
     """Highest upper arm during the rep: its angle from the torso (hip-shoulder-elbow) on the
     higher side, degrees (90 is level with the shoulder)."""
-    return max(
-        _nanmax(feat.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True)) for side in feat.SIDES
+    return _either_side(
+        [
+            _nanmax(feat.side_angle(track, ("hip", "shoulder", "elbow"), side, world=True))
+            for side in feat.SIDES
+        ],
+        highest=True,
     )
 
 
@@ -140,14 +152,20 @@ def elbow_flare(track: feat.Track) -> float:
 def knee_drive(track: feat.Track) -> float:
     """Smallest hip angle (shoulder-hip-knee) of either leg during the rep, degrees: a knee driven
     to hip height closes it to about 90."""
-    return min(
-        _nanmin(feat.side_angle(track, ("shoulder", "hip", "knee"), side, world=True)) for side in feat.SIDES
+    return _either_side(
+        [
+            _nanmin(feat.side_angle(track, ("shoulder", "hip", "knee"), side, world=True))
+            for side in feat.SIDES
+        ],
+        highest=False,
     )
 
 
 def twist_reach(track: feat.Track) -> float:
     """Farthest the hands get beside a hip during the rep, metres (a Russian twist's touch)."""
-    return max(_nanmax(feat.lateral_offset(track, "wrist", "hip", side)) for side in feat.SIDES)
+    return _either_side(
+        [_nanmax(feat.lateral_offset(track, "wrist", "hip", side)) for side in feat.SIDES], highest=True
+    )
 
 
 #: Measures of the whole rep's frames, and whether a value *above* the limit is the fault.

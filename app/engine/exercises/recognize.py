@@ -150,7 +150,7 @@ def _describe_more(track: feat.Track, d: dict[str, float], scale: float) -> None
     couplings = [
         _corr(elbows[i], feat.world_distance(track, "wrist", s, "hip", s)) for i, s in enumerate(feat.SIDES)
     ]
-    d["wrist_hip_coupling"] = max(couplings) if np.isfinite(couplings).any() else float("nan")
+    d["wrist_hip_coupling"] = float(np.nanmax(couplings)) if np.isfinite(couplings).any() else float("nan")
     d["hip_rise_range"] = _rise_range(track, "hip", scale)
     d["ankle_rise_range"] = _rise_range(track, "ankle", scale)
     hips = (w[:, idx("hip", "left")] + w[:, idx("hip", "right")]) / 2
