@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from app import __version__
 from app.sync.wire import (
@@ -161,8 +161,13 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
             stored = svc.stored_response(conn, scope, idempotency_key, digest)
             if stored is not None:
                 return stored
-            result = svc.push(conn, device, body)
+            try:
+                with conn.begin_nested():
+                    result = svc.push(conn, device, body)
+            except (DataError, IntegrityError) as exc:
+                raise ProblemError(422, "Invalid row values", str(exc.orig).splitlines()[0]) from exc
             svc.store_response(conn, scope, idempotency_key, digest, result.model_dump(mode="json"))
+            svc.forget_old_responses(conn, scope)
         metrics.rows_pushed.inc(result.received)
         metrics.rows_written.inc(result.written)
         return result

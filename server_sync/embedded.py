@@ -61,8 +61,10 @@ class Postmaster:
 class EmbeddedPostgres:
     """One cluster in ``folder``: ``start()`` (idempotent, takes over a running one), ``url``, ``stop()``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, durable: bool = True) -> None:
+        """``durable=False`` (tests, throw-away clusters): no fsync, so a power cut may lose it."""
         self.folder = folder.expanduser().resolve()
+        self.durable = durable
         self._run_as = _run_as_user()
         self.took_over = False
 
@@ -125,6 +127,8 @@ class EmbeddedPostgres:
         log.info("initialising a new Postgres cluster in %s", self.folder)
         args = [str(bin_dir() / "initdb"), "-D", str(self.folder), "-U", SUPERUSER]
         args += ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]
+        if not self.durable:
+            args.append("--no-sync")
         self._run(args, timeout=120)
 
     def _socket_dir(self) -> Path:
@@ -142,6 +146,8 @@ class EmbeddedPostgres:
         if stale.exists():  # a crashed postmaster's file; postgres itself checks it is stale
             log.info("found a stale %s", stale)
         options = f"-c listen_addresses='' -k {self._socket_dir()}"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         args = ["-w", "-t", str(int(START_TIMEOUT_S)), "-l", str(self.folder / "server.log"), "-o", options]
         try:
             self._pg_ctl([*args, "start"], timeout=START_TIMEOUT_S + 10)

@@ -36,6 +36,7 @@ from .problems import ProblemError
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 10
 CODE_TTL = timedelta(hours=24)
+KEEP_RESPONSES = timedelta(hours=24)  # how long a POST's answer is replayed for its Idempotency-Key
 INSERT_CHUNK = 500
 SERVER_COLUMNS = ("gym_id", "origin_device", "server_seq")
 
@@ -150,6 +151,15 @@ def store_response(conn: Connection, scope: str, key: str, request_hash: bytes, 
         insert(s.idempotency)
         .values(scope=scope, key=key, request_hash=request_hash, status_code=200, body=body, created_at=now())
         .on_conflict_do_nothing()
+    )
+
+
+def forget_old_responses(conn: Connection, scope: str, *, older_than: timedelta = KEEP_RESPONSES) -> None:
+    """Drop the responses stored under ``scope`` longer ago than ``older_than``."""
+    conn.execute(
+        s.idempotency.delete().where(
+            s.idempotency.c.scope == scope, s.idempotency.c.created_at < now() - older_than
+        )
     )
 
 

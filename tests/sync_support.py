@@ -28,7 +28,7 @@ def open_folder(prefix: str) -> Path:
 def sync_postgres() -> Iterator[str]:
     """The URL of a real embedded Postgres, started once for the session and always stopped."""
     folder = open_folder("spotter-sync-pg-")
-    server = EmbeddedPostgres(folder / "pg")
+    server = EmbeddedPostgres(folder / "pg", durable=False)
     try:
         yield server.start()
     finally:

@@ -26,6 +26,7 @@ from app.storage import Database, open_database
 from app.storage import operations as ops
 from app.storage import schema as s
 from app.sync import local
+from app.sync.http import Retry
 from app.sync.run import enrol, sync_now
 from app.sync.state import load_state
 from server_sync import service as svc
@@ -54,8 +55,9 @@ class Device:
             code = svc.create_enrol_code(conn, gym)
         enrol(self.folder, "http://sync.test", code, name=name, client=server)
 
-    def sync(self, client: httpx.Client | None = None) -> Any:
-        return sync_now(self.db, self.folder, client=client or self.client)
+    def sync(self, client: httpx.Client | None = None, *, attempts: int = 6) -> Any:
+        retry = Retry(attempts=attempts, base_s=0.001, sleep=lambda _s: None)
+        return sync_now(self.db, self.folder, client=client or self.client, retry=retry)
 
     def rows(self, table: str) -> dict[str, dict[str, Any]]:
         t = s.metadata.tables[table]
@@ -167,7 +169,6 @@ def test_push_cut_off_resumes_with_nothing_lost_or_doubled(
 ) -> None:
     home, kiosk = devices
     monkeypatch.setattr("app.sync.run.PUSH_PAGE", 40)
-    monkeypatch.setattr("app.sync.http.Retry.base_s", 0.0)
     seed_workouts(home.db, "Di", days=2)
     flaky = Flaky(server._transport, lose={2, 3})
     with httpx.Client(transport=flaky, base_url="http://sync.test") as client:
@@ -187,14 +188,12 @@ def test_push_cut_off_resumes_with_nothing_lost_or_doubled(
             return original(request)
 
         flaky.handle_request = cut  # type: ignore[method-assign]
-        monkeypatch.setattr("app.sync.http.Retry.attempts", 2)
         with pytest.raises(SyncError, match="could not be reached"):
-            home.sync(client)
+            home.sync(client, attempts=2)
     state = load_state(home.folder)
     assert state is not None
     with home.db.read() as conn:
         assert local.pending_count(conn, after=state.pushed_upto) > 0  # not marked as sent
-    monkeypatch.setattr("app.sync.http.Retry.attempts", 6)
     assert home.sync().check == "ok"
     kiosk.sync()
     assert_same(home, kiosk)

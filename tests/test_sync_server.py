@@ -173,6 +173,11 @@ def test_push_refuses_unknown_tables_and_columns(client: TestClient, sync_engine
     row = profile("p", "Ana", T0)
     del row["row"]["name"]
     assert client.post("/v1/sync/push", json={"changes": [row]}, headers=auth(a)).status_code == 422
+    bad = cue("c", "x")
+    bad["row"]["t"] = "soon"
+    r = client.post("/v1/sync/push", json={"changes": [bad]}, headers=auth(a))
+    assert r.status_code == 422 and r.json()["title"] == "Invalid row values"
+    assert client.get("/v1/health").status_code == 200
 
 
 def test_pull_pages_and_summary(client: TestClient, sync_engine: Engine) -> None:

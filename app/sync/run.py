@@ -30,7 +30,7 @@ from app.errors import SyncError
 from app.storage.db import Database
 
 from . import local
-from .http import SyncHttp
+from .http import Retry, SyncHttp
 from .state import SyncState, load_state, save_state
 from .tokens import load_token, store_token
 from .wire import Change, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, Summary
@@ -86,20 +86,27 @@ def _account(server: str, device_id: str) -> str:
     return f"{server}|{device_id}"
 
 
-def connect(data_dir: Path, *, client: httpx.Client | None = None) -> tuple[SyncState, SyncHttp]:
+def connect(
+    data_dir: Path, *, client: httpx.Client | None = None, retry: Retry | None = None
+) -> tuple[SyncState, SyncHttp]:
     state = load_state(data_dir)
     if state is None:
         raise SyncError("This device is not enrolled: run `spotter sync enrol --server URL --code CODE`.")
     token = load_token(state.token_store, _account(state.server, state.device_id))
-    return state, SyncHttp(state.server, token=token, client=client)
+    return state, SyncHttp(state.server, token=token, client=client, retry=retry)
 
 
 def sync_now(
-    db: Database, data_dir: Path, *, client: httpx.Client | None = None, progress: Progress | None = None
+    db: Database,
+    data_dir: Path,
+    *,
+    client: httpx.Client | None = None,
+    progress: Progress | None = None,
+    retry: Retry | None = None,
 ) -> SyncReport:
     """One whole sync (push, pull, check; a full resync on a mismatch). ``SyncError`` if it could
     not finish; what was done by then is kept and the next sync goes on from there."""
-    state, http = connect(data_dir, client=client)
+    state, http = connect(data_dir, client=client, retry=retry)
     run = _Run(db, data_dir, state, http, progress or (lambda _line: None))
     try:
         run.exchange()
