@@ -211,3 +211,20 @@ def test_rate_limit_per_token(sync_engine: Engine) -> None:
             limited.headers["content-type"] == "application/problem+json" and limited.headers["retry-after"]
         )
         assert c.get("/v1/sync/pull", headers={"Authorization": "Bearer t2"}).status_code == 401
+
+
+def test_migrations_match_the_schema_and_pgvector_is_there(sync_engine: Engine) -> None:
+    """The migrations create exactly ``server_sync.schema`` (a column added on the devices needs a
+    server migration too), and the embedded Postgres ships pgvector."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import text
+
+    from server_sync.schema import metadata
+
+    with sync_engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+        distance = conn.execute(text("SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector")).scalar()
+        assert distance == 1.0
+        conn.rollback()  # the extension is for a later migration (movement signatures)

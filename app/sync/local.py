@@ -13,15 +13,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 
 from app.storage import schema as s
-from app.storage.records import next_seq
 
 from .wire import Change, TableSummary, row_digest
 
 TABLES: dict[str, Table] = {t.name: t for t in s.SYNCED_TABLES}
 APPEND_ONLY = frozenset({"reps", "events", "cues"})  # as on the server (server_sync.schema)
+APPLY_CHUNK = 500
 
 
 def current_seq(conn: Connection) -> int:
@@ -74,28 +74,48 @@ def apply_changes(conn: Connection, changes: Sequence[Change], *, pushed_upto: i
     Rows written here get a local ``seq`` like any write; when no local change was pending before,
     the push watermark may move past them (they came from the server: nothing to send back)."""
     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-    pending_before = current_seq(conn) > pushed_upto
+    base = current_seq(conn)
+    seq = base
     written = kept = 0
-    for change in changes:
+    by_table: dict[str, dict[str, dict[str, Any]]] = {}
+    for change in changes:  # the last version of a row wins (pulled after pushed conflicts)
         table = TABLES.get(change.table)
         if table is None:
             continue  # a table this version does not know (a newer server): left for an upgrade
-        known = {c.name for c in table.columns}
-        row = {k: v for k, v in change.row.items() if k in known}
-        mine = conn.execute(
-            select(table.c.modified_at, table.c.seq, *[table.c[k] for k in row]).where(
-                table.c.id == row["id"]
-            )
-        ).first()
-        if mine is None:
-            conn.execute(table.insert().values({**row, "seq": next_seq(conn)}))
-            written += 1
-        elif _takes(change.table, row, mine._mapping, pushed_upto):
-            conn.execute(table.update().where(table.c.id == row["id"]).values({**row, "seq": next_seq(conn)}))
-            written += 1
-        else:
-            kept += 1
-    return Applied(written=written, kept=kept, echo_free_upto=None if pending_before else current_seq(conn))
+        row = {k: v for k, v in change.row.items() if k in table.c and k != "seq"}
+        by_table.setdefault(change.table, {})[str(row["id"])] = row
+    for name, rows in by_table.items():
+        table = TABLES[name]
+        columns = [c.name for c in table.columns]
+        inserts, updates = [], []
+        for start in range(0, len(rows), APPLY_CHUNK):
+            ids = list(rows)[start : start + APPLY_CHUNK]
+            mine = {r["id"]: r for r in conn.execute(select(table).where(table.c.id.in_(ids))).mappings()}
+            for row_id in ids:
+                row = rows[row_id]
+                if row_id not in mine:
+                    seq += 1
+                    inserts.append({**_complete(table, row), "seq": seq})
+                elif _takes(name, row, mine[row_id], pushed_upto):
+                    seq += 1
+                    updates.append({**{c: mine[row_id][c] for c in columns}, **row, "seq": seq})
+                else:
+                    kept += 1
+        if inserts:
+            conn.execute(table.insert(), inserts)
+        if updates:
+            values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns if c != "id"}
+            stmt = table.update().where(table.c.id == bindparam("v_id")).values(values)
+            conn.execute(stmt, [{f"v_{k}": v for k, v in u.items()} for u in updates])
+        written += len(inserts) + len(updates)
+    if seq > base:
+        conn.execute(update(s.change_seq).where(s.change_seq.c.id == 1).values(value=seq))
+    return Applied(written=written, kept=kept, echo_free_upto=None if base > pushed_upto else seq)
+
+
+def _complete(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """Every column (an executemany needs the same keys in each row)."""
+    return {c.name: row.get(c.name) for c in table.columns if c.name != "seq"}
 
 
 def _takes(table: str, theirs: dict[str, Any], mine: Any, pushed_upto: int) -> bool:
