@@ -221,11 +221,11 @@ def push(conn: Connection, device: Device, request: PushRequest) -> PushResponse
 
 
 def _upsert(conn: Connection, table: Table, device: Device, rows: list[dict[str, Any]]) -> set[str]:
-    values = [
-        {**r, "gym_id": device.gym_id, "origin_device": device.id, "server_seq": s.sync_seq.next_value()}
-        for r in rows
-    ]
-    stmt = insert(table).values(values)
+    """Insert or update ``rows`` (an executemany: one compiled statement, batched by the driver);
+    the ids actually written."""
+    stmt = insert(table).values(
+        gym_id=device.gym_id, origin_device=device.id, server_seq=s.sync_seq.next_value()
+    )
     key = [table.c.gym_id, table.c.id]
     if table.name in s.APPEND_ONLY:
         stmt = stmt.on_conflict_do_nothing(index_elements=key)
@@ -238,7 +238,8 @@ def _upsert(conn: Connection, table: Table, device: Device, rows: list[dict[str,
             where=tuple_(table.c.modified_at, table.c.origin_device)
             < tuple_(ex.modified_at, ex.origin_device),
         )
-    return {str(r[0]) for r in conn.execute(stmt.returning(table.c.id))}
+    result = conn.execute(stmt.returning(table.c.id), rows)
+    return {str(r[0]) for r in result}
 
 
 def _newer_versions(
