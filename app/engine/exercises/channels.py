@@ -29,6 +29,8 @@ QUALITY_WINDOW_S = 8.0
 SWITCH_MARGIN = 1.3
 #: A posture outside the exercise's for this long abandons the rep in progress, seconds.
 WRONG_POSTURE_S = 0.1
+#: A torso tilted further than this from upright is upside down, degrees.
+UPSIDE_DOWN_DEG = 135.0
 #: How often the active signal is re-evaluated, seconds.
 REVIEW_EVERY_S = 0.5
 #: Seconds of history judged without a spec: long enough for two slow repetitions.
@@ -213,6 +215,10 @@ class ChannelSet:
         if track is None:
             return [float("nan")] * len(self.channels)
         spec = self._spec
+        if feat.torso_inclination(track)[-1] > UPSIDE_DOWN_DEG:
+            # a skeleton standing on its head is a broken estimate (no exercise here is done
+            # upside down): a missing sample, not a change of posture that ends the rep
+            return [float("nan")] * len(self.channels)
         if not posture_mask(track, spec.gate)[-1]:
             # out of the exercise's posture (bending over to pick something up during a set of
             # squats): a rep in progress is abandoned, not bridged like a moment of bad visibility;

@@ -19,6 +19,8 @@ import numpy as np
 
 from .spec import CountingSpec, SignalSpec
 
+#: A gap inside a rep up to this long is bridged if the signal comes back near where it left, s.
+MAX_BRIDGE_S = 1.5
 #: Two depths within this factor of each other are alike.
 ALIKE_DEPTHS = 1.4
 #: The turning point's band, as a share of the rep's depth: time spent inside it is the pause.
@@ -118,14 +120,19 @@ class RepCounter:
     def update(self, t: float, value: float | None) -> RepCandidate | None:
         """Feed one sample (None: not measurable in this frame). Returns a rep when one completes."""
         spec = self._spec
+        h = self._hysteresis()
+        # inside a rep, a joint hidden at the bottom (knees out of a close frame) is bridged when the
+        # signal comes back still short of the top: the same rep, seen going down and coming up;
+        # elsewhere, after longer, or back at the top already, the gap ends what was going on
+        limit = max(spec.max_gap_s, MAX_BRIDGE_S) if self.in_rep else spec.max_gap_s
         if value is None or not np.isfinite(value):
-            if self._last_t is not None and t - self._last_t > spec.max_gap_s:
+            if self._last_t is not None and t - self._last_t > limit:
                 self.reset()
             return None
-        if self._last_t is not None and t - self._last_t > spec.max_gap_s:
+        gap = t - self._last_t if self._last_t is not None else 0.0
+        if gap > spec.max_gap_s and (gap > limit or value >= self._top_v - h):
             self.reset()
         self._last_t = t
-        h = self._hysteresis()
 
         if self._state is _State.START:
             return self._update_start(t, value, h)
