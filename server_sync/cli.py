@@ -65,9 +65,38 @@ def serve(config: ServerConfig, *, host: str, port: int) -> int:
     from .observe import configure_json_logging
 
     configure_json_logging()
-    app = create_app(config.model_copy(update={"host": host, "port": port}))
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    with _serving(config):
+        app = create_app(config.model_copy(update={"host": host, "port": port}))
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10
+        )
     return 0
+
+
+@contextmanager
+def _serving(config: ServerConfig) -> Iterator[None]:
+    """One ``serve`` per data folder: a second is refused while the first runs (the lock goes with
+    its process, so one killed with SIGKILL leaves nothing to clean up; its Postgres is taken over)."""
+    if config.database_url is not None:
+        yield
+        return
+    import fcntl
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    path = config.data_dir / "serve.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise ServerError(
+                f"Another spotter-sync serve (pid {fh.read().strip() or '?'}) uses {config.data_dir}."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
 
 
 @contextmanager

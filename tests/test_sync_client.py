@@ -200,6 +200,34 @@ def test_push_cut_off_resumes_with_nothing_lost_or_doubled(
     assert len(kiosk.rows("workouts")) == 4 and len(kiosk.rows("sets")) == 16
 
 
+def test_pull_cut_off_resumes_with_nothing_lost_or_doubled(
+    devices: list[Device], server: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, kiosk = devices
+    seed_workouts(home.db, "Gus", days=2)
+    home.sync()
+    assert len(home.rows("reps")) > 50
+    monkeypatch.setattr("app.sync.run.PULL_PAGE", 50)  # many pages
+
+    class CutPull(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.pulls = 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/v1/sync/pull":
+                self.pulls += 1
+                if self.pulls == 2:
+                    raise httpx.RemoteProtocolError("server disconnected", request=request)
+            response: httpx.Response = server._transport.handle_request(request)
+            return response
+
+    with httpx.Client(transport=CutPull(), base_url="http://sync.test") as client, pytest.raises(SyncError):
+        kiosk.sync(client, attempts=1)
+    assert kiosk.rows("reps") == {}  # nothing applied from the pages before the cut
+    assert kiosk.sync().check == "ok"
+    assert_same(home, kiosk)
+
+
 def test_checksum_mismatch_triggers_a_full_resync(devices: list[Device]) -> None:
     home, kiosk = devices
     seed_workouts(home.db, "Ed", days=1)

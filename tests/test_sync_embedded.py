@@ -58,6 +58,9 @@ def test_serve_takes_over_after_sigkill_and_stops_postgres_on_sigterm() -> None:
         procs.append(start_serve(data, port, log))
         first = read_postmaster(pg)
         assert first is not None
+        twice = [sys.executable, "-m", "server_sync.cli", "--data-dir", str(data), "serve", "--port", "0"]
+        second = subprocess.run(twice, capture_output=True, text=True, timeout=60, check=False)
+        assert second.returncode == 2 and f"(pid {procs[0].pid}) uses" in second.stderr
         procs[0].send_signal(signal.SIGKILL)
         procs[0].wait(10)
         assert postgres_alive(pg)  # pg_ctl detached it: still running, and still ours to reach
@@ -78,3 +81,38 @@ def test_serve_takes_over_after_sigkill_and_stops_postgres_on_sigterm() -> None:
                 proc.wait(10)
         EmbeddedPostgres(pg).stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_commands_on_any_postgres_by_database_url(sync_postgres: str) -> None:
+    env = {**os.environ, "DATABASE_URL": sync_postgres}
+    cli = [sys.executable, "-m", "server_sync.cli"]
+    migrated = subprocess.run(
+        [*cli, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    made = subprocess.run(
+        [*cli, "enrol-code", "--gym", "By URL"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.strip()
+    assert len(code) == 11 and code[5] == "-"
+
+
+def test_sync_client_and_server_import_without_qt() -> None:
+    script = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith(('PySide', 'PyQt', 'shiboken')): raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import app.sync.run, app.sync.commands, server_sync.api, server_sync.cli\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

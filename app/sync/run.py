@@ -33,11 +33,21 @@ from . import local
 from .http import Retry, SyncHttp
 from .state import SyncState, load_state, save_state
 from .tokens import load_token, store_token
-from .wire import Change, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, Summary
+from .wire import (
+    MAX_PULL_ROWS,
+    Change,
+    EnrolRequest,
+    EnrolResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Summary,
+)
 
 log = logging.getLogger(__name__)
 
 PUSH_PAGE = 500
+PULL_PAGE = MAX_PULL_ROWS
 CHECK_ROUNDS = 3
 Progress = Callable[[str], None]
 
@@ -170,7 +180,7 @@ class _Run:
         changes: list[Change] = []
         cursor, more = state.cursor, True
         while more:
-            page = self.http.get("/v1/sync/pull", PullResponse, params={"after": cursor})
+            page = self.http.get("/v1/sync/pull", PullResponse, params={"after": cursor, "limit": PULL_PAGE})
             changes += [Change(table=c.table, row=c.row) for c in page.changes]
             cursor, more = page.cursor, page.more
             if page.changes:
