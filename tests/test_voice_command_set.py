@@ -171,21 +171,8 @@ def test_each_intent_and_slot_round_trips_through_piper_speech(intent: str, hear
     assert not misses, misses
 
 
-# Piper's steady "log twenty kilos now": Moonshine hears "120 kills now" and PocketSphinx "weight one kilos
-# now" (the same phrase with "okay" or "hey coach ... please" around it is right): a known miss
-KNOWN_MISSES = {"log_weight": "Moonshine hears 'log twenty kilos now' as '120 kills now'"}
-
-
 @engines
-@pytest.mark.parametrize(
-    "intent",
-    [
-        pytest.param(i, marks=pytest.mark.xfail(reason=KNOWN_MISSES[i], strict=False))
-        if i in KNOWN_MISSES
-        else i
-        for i in INTENTS
-    ],
-)
+@pytest.mark.parametrize("intent", INTENTS)
 def test_a_clean_command_with_politeness_words_around_it_is_accepted(intent: str, hear: object) -> None:
     assert callable(hear)
     u = next(u for u in ALL if u.intent == intent and u.canonical)

@@ -202,7 +202,7 @@ COMMAND_SET: tuple[Command, ...] = (
         "say the coach's last line again",
         Risk.LOW,
         _ps("repeat that", "say that again"),
-        _ps("repeat", "what did you say", "come again"),
+        _ps("repeat", "come again"),
     ),
     Command(
         "volume",

@@ -57,7 +57,12 @@ def spoken_names(exercise_id: str, name: str) -> tuple[str, ...]:
     base = re.sub(r"[^a-z ]", " ", name.lower()).split()
     singular = " ".join(base)
     last = base[-1]
-    plural_last = last + "es" if last.endswith(("s", "sh", "ch", "x")) else last + "s"
+    if last.endswith("s") and not last.endswith("ss"):
+        plural_last = last  # already plural ("high knees")
+    elif last.endswith(("ss", "sh", "ch", "x")):
+        plural_last = last + "es"
+    else:
+        plural_last = last + "s"
     plural = " ".join([*base[:-1], plural_last])
     names = [singular, plural, *EXERCISE_ALIASES.get(exercise_id, ())]
     return tuple(dict.fromkeys(names))

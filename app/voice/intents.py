@@ -8,7 +8,7 @@ fills another's ("rest for sixty seconds" has a duration; "log sixty kilos" a nu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -50,8 +50,8 @@ class Intent:
         }
 
 
-def _either(words: object) -> str:
-    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))  # type: ignore[call-overload]
+def _either(words: Iterable[str]) -> str:
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
 
 
 @cache

@@ -81,6 +81,8 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     "glutes": "G L UW T S",
     "kettlebell": "K EH T AH L B EH L",
     "kettlebells": "K EH T AH L B EH L Z",
+    "pulldown": "P UH L D AW N",
+    "pulldowns": "P UH L D AW N Z",
     "pushdown": "P UH SH D AW N",
     "pushdowns": "P UH SH D AW N Z",
 }
