@@ -180,10 +180,12 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         auth: Bearer,
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_ROWS)] = MAX_PULL_ROWS,
+        mine: Annotated[bool, Query(description="include this device's own versions (full resync)")] = False,
     ) -> PullResponse:
         with _transaction(request) as conn:
             device = _device(conn, auth)
-            result = svc.pull(conn, device, after=after, limit=min(limit, app.state.config.pull_limit))
+            limit = min(limit, app.state.config.pull_limit)
+            result = svc.pull(conn, device, after=after, limit=limit, mine=mine)
         metrics.rows_pulled.inc(len(result.changes))
         return result
 

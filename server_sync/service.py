@@ -266,24 +266,32 @@ def _device_row(row: Any) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------------- pull
-def pull(conn: Connection, device: Device, *, after: int, limit: int = MAX_PULL_ROWS) -> PullResponse:
-    """The gym's rows written after ``after``, in server sequence order, ``limit`` at most."""
+def pull(
+    conn: Connection, device: Device, *, after: int, limit: int = MAX_PULL_ROWS, mine: bool = False
+) -> PullResponse:
+    """The gym's rows written after ``after``, in server sequence order, ``limit`` at most. The
+    versions this device pushed itself are left out unless ``mine`` (a full resync): it has them.
+    ``cursor`` is past every row looked at, sent or not."""
     limit = max(1, min(limit, MAX_PULL_ROWS))
     parts = [
-        f"SELECT '{name}' AS tbl, server_seq, "
+        f"SELECT '{name}' AS tbl, server_seq, origin_device, "
         "to_jsonb(src) - '{gym_id,origin_device,server_seq}'::text[] AS data "
         f"FROM {name} src WHERE gym_id = :g AND server_seq > :after"
         for name in s.SYNCED
     ]
     sql = " UNION ALL ".join(f"({p} ORDER BY server_seq LIMIT :n)" for p in parts)
     rows = conn.execute(
-        text(f"SELECT tbl, server_seq, data FROM ({sql}) u ORDER BY server_seq LIMIT :n"),
+        text(f"SELECT tbl, server_seq, origin_device, data FROM ({sql}) u ORDER BY server_seq LIMIT :n"),
         {"g": device.gym_id, "after": after, "n": limit + 1},
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [PulledChange(table=r.tbl, seq=int(r.server_seq), row=r.data) for r in rows]
-    cursor = changes[-1].seq if changes else after
+    changes = [
+        PulledChange(table=r.tbl, seq=int(r.server_seq), row=r.data)
+        for r in rows
+        if mine or r.origin_device != device.id
+    ]
+    cursor = int(rows[-1].server_seq) if rows else after
     return PullResponse(changes=changes, cursor=cursor, more=more)
 
 

@@ -58,8 +58,10 @@ def cue(cid: str, text: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def pull_all(client: TestClient, device: dict[str, Any], after: int = 0) -> list[dict[str, Any]]:
-    r = client.get("/v1/sync/pull", params={"after": after}, headers=auth(device))
+def pull_all(
+    client: TestClient, device: dict[str, Any], after: int = 0, *, mine: bool = True
+) -> list[dict[str, Any]]:
+    r = client.get("/v1/sync/pull", params={"after": after, "mine": mine}, headers=auth(device))
     assert r.status_code == 200, r.text
     changes: list[dict[str, Any]] = r.json()["changes"]
     return changes
@@ -122,6 +124,10 @@ def test_round_trip_between_two_devices(client: TestClient, sync_engine: Engine)
     assert pulled[1]["row"]["t"] == 1.5
     assert pull_all(client, stranger) == []  # another gym's rows are never seen
     assert pull_all(client, b, after=pulled[-1]["seq"]) == []
+    # a device is not sent back what it pushed, unless it asks (a full resync); the cursor moves on
+    own = client.get("/v1/sync/pull", params={"after": 0}, headers=auth(a)).json()
+    assert own["changes"] == [] and own["cursor"] == pulled[-1]["seq"]
+    assert len(pull_all(client, a, mine=True)) == 2
 
 
 def test_last_writer_wins_and_tombstones(client: TestClient, sync_engine: Engine) -> None:
@@ -187,7 +193,8 @@ def test_pull_pages_and_summary(client: TestClient, sync_engine: Engine) -> None
     seen: list[str] = []
     after, more = 0, True
     while more:
-        page = client.get("/v1/sync/pull", params={"after": after, "limit": 3}, headers=auth(a)).json()
+        params = {"after": after, "limit": 3, "mine": True}
+        page = client.get("/v1/sync/pull", params=params, headers=auth(a)).json()
         seen += [c["row"]["id"] for c in page["changes"]]
         after, more = page["cursor"], page["more"]
     assert seen == [c["row"]["id"] for c in cues]

@@ -125,6 +125,7 @@ def sync_now(
             run.say(f"checksums differ ({', '.join(mismatched)}): full resync")
             log.warning("sync check failed for %s; full resync", mismatched)
             state.pushed_upto, state.cursor = 0, 0
+            run.full = True
             run.exchange()
             mismatched = run.check()
             if mismatched:
@@ -149,6 +150,7 @@ class _Run:
     http: SyncHttp
     say: Progress
     report: SyncReport = field(default_factory=SyncReport)
+    full: bool = False  # a full resync: this device's own versions come back too
 
     def exchange(self) -> None:
         self.push()
@@ -180,12 +182,16 @@ class _Run:
         changes: list[Change] = []
         cursor, more = state.cursor, True
         while more:
-            page = self.http.get("/v1/sync/pull", PullResponse, params={"after": cursor, "limit": PULL_PAGE})
+            params = {"after": cursor, "limit": PULL_PAGE, "mine": self.full}
+            page = self.http.get("/v1/sync/pull", PullResponse, params=params)
             changes += [Change(table=c.table, row=c.row) for c in page.changes]
             cursor, more = page.cursor, page.more
             if page.changes:
                 self.say(f"pulled {len(changes)} rows")
         if not changes:
+            if cursor != state.cursor:  # only this device's own rows went by
+                state.cursor = cursor
+                save_state(self.data_dir, state)
             return
         applied = self.apply(changes, pushed_upto=state.pushed_upto)
         self.report.pulled += len(changes)
