@@ -39,6 +39,7 @@ CODE_TTL = timedelta(hours=24)
 KEEP_RESPONSES = timedelta(hours=24)  # how long a POST's answer is replayed for its Idempotency-Key
 INSERT_CHUNK = 500
 SERVER_COLUMNS = ("gym_id", "origin_device", "server_seq")
+TIME_COLUMNS = ("created_at", "modified_at", "deleted_at")
 
 
 def sha256(value: str) -> bytes:
@@ -191,11 +192,29 @@ def validate(request: PushRequest) -> dict[str, list[dict[str, Any]]]:
             if value is None and not table.c[name].nullable:
                 raise ProblemError(422, "Missing column", f"changes[{n}]: {change.table}.{name} is required.")
             row[name] = value
+        for name in TIME_COLUMNS:
+            if row[name] is not None and not _is_time(row[name]):
+                raise ProblemError(
+                    422,
+                    "Invalid time",
+                    f"changes[{n}]: {change.table}.{name} is not an ISO-8601 time with offset.",
+                )
         rows = by_table.setdefault(change.table, {})
         old = rows.get(row["id"])
         if old is None or str(old["modified_at"]) <= str(row["modified_at"]):
             rows[row["id"]] = row
     return {name: list(rows.values()) for name, rows in by_table.items()}
+
+
+def _is_time(value: object) -> bool:
+    """An ISO-8601 time with its UTC offset, as the devices write them (last-writer-wins compares
+    ``modified_at`` as text, so garbage there would win or lose every conflict)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def push(conn: Connection, device: Device, request: PushRequest) -> PushResponse:

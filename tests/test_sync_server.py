@@ -179,6 +179,9 @@ def test_push_refuses_unknown_tables_and_columns(client: TestClient, sync_engine
     row = profile("p", "Ana", T0)
     del row["row"]["name"]
     assert client.post("/v1/sync/push", json={"changes": [row]}, headers=auth(a)).status_code == 422
+    late = profile("p", "Ana", "9999")  # would win every conflict, compared as text
+    r = client.post("/v1/sync/push", json={"changes": [late]}, headers=auth(a))
+    assert r.status_code == 422 and r.json()["title"] == "Invalid time"
     bad = cue("c", "x")
     bad["row"]["t"] = "soon"
     r = client.post("/v1/sync/push", json={"changes": [bad]}, headers=auth(a))
