@@ -238,3 +238,61 @@ def test_migrations_match_the_schema_and_pgvector_is_there(sync_engine: Engine) 
         distance = conn.execute(text("SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector")).scalar()
         assert distance == 1.0
         conn.rollback()  # the extension is for a later migration (movement signatures)
+
+
+def test_every_error_is_documented_as_a_problem(client: TestClient) -> None:
+    doc = client.get("/v1/openapi.json").json()
+    assert "Problem" in doc["components"]["schemas"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            codes = {code for code in op["responses"] if code[0] in "45"}
+            assert {"422", "500"} <= codes, (method, path)
+            for code in codes:
+                assert list(op["responses"][code]["content"]) == ["application/problem+json"], (path, code)
+
+
+def test_concurrent_pushes_never_hide_a_row_from_a_puller(sync_engine: Engine) -> None:
+    """Pushes of one gym commit in server-sequence order, so a device pulling while others push
+    sees every row exactly once."""
+    import threading
+
+    from app.sync.wire import PushRequest
+
+    gym = new_gym()
+    with sync_engine.begin() as conn:
+        pushers = [
+            svc.authenticate(
+                conn, svc.enrol_device(conn, svc.create_enrol_code(conn, gym), name=n, platform="").token
+            )
+            for n in ("a", "b", "c", "reader")
+        ]
+    assert all(pushers)
+    reader = pushers.pop()
+    assert reader is not None
+    pushed: list[str] = []
+
+    def push(device: svc.Device) -> None:
+        for _ in range(15):
+            batch = [cue(uuid.uuid4().hex, "x") for _ in range(20)]
+            with sync_engine.begin() as conn:
+                svc.push(conn, device, PushRequest.model_validate({"changes": batch}))
+            pushed.extend(c["row"]["id"] for c in batch)
+
+    threads = [threading.Thread(target=push, args=(d,), name=f"push-{i}") for i, d in enumerate(pushers) if d]
+    for t in threads:
+        t.start()
+    seen: list[str] = []
+    cursor = 0
+    while True:
+        pushing = any(t.is_alive() for t in threads)  # before the pull: a last one after they end
+        with sync_engine.begin() as conn:
+            page = svc.pull(conn, reader, after=cursor, limit=37)
+        seen += [str(c.row["id"]) for c in page.changes]
+        cursor = page.cursor
+        if not pushing and not page.more:
+            break
+    for t in threads:
+        t.join()
+    assert len(seen) == len(set(seen)) == len(pushed) == 3 * 15 * 20
+    assert set(seen) == set(pushed)
