@@ -288,3 +288,64 @@ def test_spotter_sync_commands_over_http(
         thread.join(10)
     assert not thread.is_alive()
     assert os.environ.get("PYTHON_KEYRING_BACKEND") == "keyring.backends.fail.Keyring"
+
+
+def test_retries_back_off_with_jitter_and_honour_retry_after() -> None:
+    from app.sync.http import ServerRefusedError, SyncHttp
+    from app.sync.wire import Health
+
+    answers: Iterator[int | Exception] = iter([httpx.ConnectError("refused"), 503, 429, 200])
+    waits: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        if answer == 200:
+            return httpx.Response(200, json={"status": "ok", "database": "ok", "version": "x"})
+        return httpx.Response(answer, headers={"Retry-After": "3"}, json={"title": "busy", "status": answer})
+
+    retry = Retry(attempts=5, base_s=0.5, cap_s=8.0, sleep=waits.append)
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        health = SyncHttp("http://sync.test", client=client, retry=retry).get("/v1/health", Health)
+    assert health.status == "ok"
+    assert len(waits) == 3 and 0 <= waits[0] <= 0.5 and waits[1] >= 3.0 and waits[2] >= 3.0
+    assert all(retry.delay(n) <= 8.0 for n in range(20))
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"title": "Invalid enrolment code", "status": 403})
+
+    with httpx.Client(transport=httpx.MockTransport(refuse)) as client:
+        http = SyncHttp("http://sync.test", client=client, retry=retry)
+        with pytest.raises(ServerRefusedError, match="Invalid enrolment code"):
+            http.get("/v1/health", Health)  # not retried
+    assert len(waits) == 3
+
+
+def test_token_goes_to_the_keyring_when_there_is_one(tmp_path: Path) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from app.sync.tokens import load_token, store_token
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+        stored: dict[tuple[str, str], str] = {}  # noqa: RUF012
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.stored[(service, username)] = password
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.stored.get((service, username))
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.stored.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())  # type: ignore[no-untyped-call]
+    try:
+        assert store_token(tmp_path, "http://s|d1", "spd_secret") == "keyring"
+        assert load_token("keyring", "http://s|d1") == "spd_secret"
+        assert not (tmp_path / "sync-token").exists()
+    finally:
+        keyring.set_keyring(previous)
