@@ -74,34 +74,31 @@ def signal_quality(values: feat.FloatArray, typical_rom: float) -> float:
     return min(amplitude / typical_rom, 1.5) * amplitude / (amplitude + 8.0 * jitter) * coverage
 
 
-def periodicity(times: feat.FloatArray, values: feat.FloatArray) -> tuple[float, float]:
-    """How strongly ``values`` repeat, in [0, 1], and at what period (seconds).
+def periodicity(times: feat.FloatArray, values: feat.FloatArray) -> float:
+    """How strongly ``values`` repeat, in [0, 1].
 
     The normalised autocorrelation of the signal, resampled evenly, at its highest local peak
-    within ``PERIOD_RANGE_S``; gaps shorter than a period are bridged linearly. (0, 0) when the
-    history is too short or too patchy to tell.
+    within ``PERIOD_RANGE_S``; gaps shorter than a period are bridged linearly. 0 when the history
+    is too short or too patchy to tell.
     """
     ok = np.isfinite(values)
     if ok.sum() < 10 or ok.mean() < 0.5:
-        return 0.0, 0.0
+        return 0.0
     t, v = times[ok], values[ok]
     grid = np.arange(t[0], t[-1], 1.0 / PERIODIC_RATE)
     lo = int(PERIOD_RANGE_S[0] * PERIODIC_RATE)
     hi = min(int(PERIOD_RANGE_S[1] * PERIODIC_RATE), grid.size // 2)
     if hi <= lo + 1:
-        return 0.0, 0.0
+        return 0.0
     x = np.interp(grid, t, v)
     x = x - x.mean()
     energy = float(np.dot(x, x))
     if energy <= 0:
-        return 0.0, 0.0
+        return 0.0
     lags = np.arange(1, hi + 1)
     acf = np.correlate(x, x, "full")[x.size : x.size + hi] / energy * x.size / (x.size - lags)
-    best, period = 0.0, 0.0
-    for k in range(lo, hi - 1):  # acf[k] is the lag k + 1
-        if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > best:
-            best, period = float(acf[k]), (k + 1) / PERIODIC_RATE
-    return min(best, 1.0), period
+    peaks = [float(acf[k]) for k in range(lo, hi - 1) if acf[k - 1] <= acf[k] >= acf[k + 1]]
+    return min(max([0.0, *peaks]), 1.0)
 
 
 def rest_dwell(values: feat.FloatArray) -> float:
@@ -127,8 +124,7 @@ def periodic_quality(times: feat.FloatArray, values: feat.FloatArray, typical_ro
     clean = signal_quality(values, typical_rom)
     if clean <= 0:
         return 0.0
-    strength, _ = periodicity(times, values)
-    return clean * (0.1 + strength) * (0.5 + rest_dwell(values))
+    return clean * (0.1 + periodicity(times, values)) * (0.5 + rest_dwell(values))
 
 
 def _flipped(signal: SignalSpec) -> SignalSpec:
@@ -175,15 +171,15 @@ class ChannelSet:
             was_trusted = self.trusted
             changed = self._review()
             if self.periodic:
-                self.trusted = self.periodicity(self.active) >= PERIODIC_MIN_STRENGTH
+                self.trusted = self.repeat_strength(self.active) >= PERIODIC_MIN_STRENGTH
             if self.trusted and (changed or not was_trusted):
                 completed += self._recent_of_active(t)
         return completed
 
-    def periodicity(self, index: int) -> float:
-        """How strongly a signal repeats (the clearer side), see ``periodicity``."""
+    def repeat_strength(self, index: int) -> float:
+        """How strongly a signal repeats (its clearer side), see ``periodicity``."""
         strengths = [
-            periodicity(np.array([t for t, _ in ch.history]), np.array([v for _, v in ch.history]))[0]
+            periodicity(np.array([t for t, _ in ch.history]), np.array([v for _, v in ch.history]))
             for ch in self.channels
             if ch.index == index and ch.history
         ]
