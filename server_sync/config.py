@@ -7,16 +7,24 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 DATA_DIR_ENV = "SPOTTER_SYNC_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """The user's data folder; for root, /var/lib/spotter-sync (Postgres then runs as an
+    unprivileged user, who cannot reach into /root)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/spotter-sync")
+    return Path(user_data_dir("spotter-sync", appauthor=False))
 
 
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_url: str | None = None  # None: the embedded Postgres in data_dir
-    data_dir: Path = Path(user_data_dir("spotter-sync", appauthor=False))
+    data_dir: Path = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8787
     rate_per_s: float = 20.0  # requests a second per device token (or address), on average
