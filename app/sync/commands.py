@@ -95,12 +95,13 @@ def _sync(data_dir: object) -> int:
             report = sync_now(db, folder, progress=progress)
         except SyncError as exc:
             state = load_state(folder)
-            left = "?"
-            if state is not None:
-                with db.read() as conn:
-                    left = str(local.pending_count(conn, after=state.pushed_upto))
-            raise SyncError(
-                f"{exc} {left} local rows not yet on the server; run `spotter sync` again."
-            ) from exc
+            if state is None:
+                raise
+            with db.read() as conn:
+                left = local.pending_count(conn, after=state.pushed_upto)
+            what = (
+                f"{left} local rows are not yet on the server" if left else "every local row is on the server"
+            )
+            raise SyncError(f"{exc} {what}; run `spotter sync` again.") from exc
     print(report.describe())
     return 0

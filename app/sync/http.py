@@ -27,7 +27,8 @@ class ServerRefusedError(SyncError):
     """The server answered with an error that retrying will not mend (a problem document)."""
 
     def __init__(self, status: int, title: str, detail: str | None) -> None:
-        super().__init__(f"The sync server refused: {title} ({status}){': ' + detail if detail else ''}.")
+        why = f": {detail.rstrip('.')}" if detail else ""
+        super().__init__(f"The sync server refused: {title} ({status}){why}.")
         self.status = status
 
 
