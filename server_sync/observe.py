@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,17 +37,22 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_json_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr, each with the request id of the request it belongs to."""
+def json_handler(stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing one JSON object a line, each with the request id of its request."""
     from pythonjsonlogger.json import JsonFormatter
 
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s", timestamp=False)
     )
     handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def configure_json_logging(level: int = logging.INFO) -> None:
+    """JSON lines on stderr for everything the server logs, uvicorn included."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [json_handler()]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []

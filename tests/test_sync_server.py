@@ -296,3 +296,26 @@ def test_concurrent_pushes_never_hide_a_row_from_a_puller(sync_engine: Engine) -
         t.join()
     assert len(seen) == len(set(seen)) == len(pushed) == 3 * 15 * 20
     assert set(seen) == set(pushed)
+
+
+def test_each_request_is_logged_as_json_with_its_request_id(client: TestClient) -> None:
+    import io
+    import json
+    import logging
+
+    from server_sync.observe import json_handler
+
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    access = logging.getLogger("server_sync.access")
+    old_level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        client.get("/v1/sync/pull", headers={"X-Request-ID": "trace-7", "Authorization": "Bearer nope"})
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert line["request_id"] == "trace-7" and line["status"] == 401 and line["route"] == "/v1/sync/pull"
+    assert line["caller"].startswith("tok:") and "nope" not in stream.getvalue()
