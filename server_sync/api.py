@@ -24,6 +24,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from app import __version__
 from app.sync.wire import (
     MAX_PULL_ROWS,
+    CheckRequest,
+    CheckResponse,
     EnrolRequest,
     EnrolResponse,
     Health,
@@ -196,6 +198,25 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         with _transaction(request) as conn:
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             return svc.summary(conn, _device(conn, auth))
+
+    @app.post(
+        "/v1/sync/check", response_model=CheckResponse, responses=problems.responses(401, 429), tags=["sync"]
+    )
+    def check(request: Request, body: CheckRequest, auth: Bearer, idempotency_key: IdempotencyKey) -> Any:
+        digest = _request_hash(body)
+        with _transaction(request) as conn:
+            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            device = _device(conn, auth)
+            scope = f"device:{device.id}"
+            stored = svc.stored_response(conn, scope, idempotency_key, digest)
+            if stored is not None:
+                return stored
+            result = svc.check(conn, device, body)
+            svc.store_response(conn, scope, idempotency_key, digest, result.model_dump(mode="json"))
+        metrics.checks.labels(result.status).inc()
+        if result.status == "mismatch":
+            log.warning("device %s differs from the server in %s", device.id, result.differ)
+        return result
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

@@ -78,6 +78,9 @@ class Metrics:
         )
         self.rows_written = Counter("spotter_sync_rows_written", "pushed rows stored", registry=self.registry)
         self.rows_pulled = Counter("spotter_sync_rows_pulled", "rows sent in pulls", registry=self.registry)
+        self.checks = Counter(
+            "spotter_sync_checks", "count/checksum checks by result", ["result"], registry=self.registry
+        )
         self.rate_limited = Counter(
             "spotter_sync_rate_limited", "requests refused (429)", registry=self.registry
         )

@@ -75,6 +75,8 @@ devices_auth = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_check_at", DateTime(timezone=True), nullable=True),
+    Column("last_check", Text, nullable=True),  # "ok" or "mismatch: <tables>"
 )
 
 enrol_codes = Table(

@@ -21,6 +21,8 @@ from sqlalchemy.dialects.postgresql import insert
 from app.sync.wire import (
     MAX_PULL_ROWS,
     Change,
+    CheckRequest,
+    CheckResponse,
     EnrolResponse,
     PulledChange,
     PullResponse,
@@ -332,6 +334,19 @@ def summary(conn: Connection, device: Device) -> Summary:
         tables[name] = TableSummary(count=int(row[0]), checksum=str(row[1]))
         newest = max(newest, int(row[2]))
     return Summary(tables=tables, server_seq=newest)
+
+
+def check(conn: Connection, device: Device, request: CheckRequest) -> CheckResponse:
+    """Compare the device's counts and checksums with the gym's (run it in REPEATABLE READ); the
+    result is kept on the device's record. "behind" when rows past its cursor exist."""
+    mine = summary(conn, device)
+    if mine.server_seq > request.cursor:
+        return CheckResponse(status="behind", differ=[], server_seq=mine.server_seq)
+    differ = sorted(name for name, ours in mine.tables.items() if request.tables.get(name) != ours)
+    result = "ok" if not differ else "mismatch: " + ", ".join(differ)
+    d = s.devices_auth
+    conn.execute(update(d).where(d.c.id == device.id).values(last_check_at=now(), last_check=result))
+    return CheckResponse(status="ok" if not differ else "mismatch", differ=differ, server_seq=mine.server_seq)
 
 
 def device_rows(conn: Connection, gym_id: str, table: str) -> Sequence[dict[str, Any]]:

@@ -319,3 +319,29 @@ def test_each_request_is_logged_as_json_with_its_request_id(client: TestClient) 
     (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
     assert line["request_id"] == "trace-7" and line["status"] == 401 and line["route"] == "/v1/sync/pull"
     assert line["caller"].startswith("tok:") and "nope" not in stream.getvalue()
+
+
+def test_check_compares_on_the_server_and_keeps_the_result(client: TestClient, sync_engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from server_sync.schema import devices_auth
+
+    a = enrol(client, sync_engine, new_gym())
+    cues = [cue(uuid.uuid4().hex, f"cue {i}") for i in range(3)]
+    client.post("/v1/sync/push", json={"changes": cues}, headers=auth(a))
+    server = client.get("/v1/sync/summary", headers=auth(a)).json()
+    body = {"cursor": 0, "tables": server["tables"]}
+    assert client.post("/v1/sync/check", json=body, headers=auth(a)).json()["status"] == "behind"
+    body["cursor"] = server["server_seq"]
+    assert client.post("/v1/sync/check", json=body, headers=auth(a)).json() == {
+        "status": "ok", "differ": [], "server_seq": server["server_seq"],
+    }  # fmt: skip
+    body["tables"] = {**server["tables"], "cues": {"count": 2, "checksum": "1"}}
+    answer = client.post("/v1/sync/check", json=body, headers=auth(a)).json()
+    assert answer["status"] == "mismatch" and answer["differ"] == ["cues"]
+    with sync_engine.connect() as conn:
+        kept = conn.execute(
+            select(devices_auth.c.last_check).where(devices_auth.c.id == a["device_id"])
+        ).scalar()
+    assert kept == "mismatch: cues"
+    assert 'spotter_sync_checks_total{result="mismatch"} 1.0' in client.get("/metrics").text

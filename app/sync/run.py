@@ -7,8 +7,9 @@
 2. pull every server row past the cursor, page by page, then apply them in one transaction (through
    the database's writer thread when it runs) and only then move the cursor. Cut off anywhere, the
    next sync starts again from the last watermark and cursor: nothing lost, nothing doubled.
-3. compare per-table counts and checksums with the server's; a mismatch starts a full resync (push
-   and pull everything), and a second mismatch is an error naming the tables.
+3. send the per-table counts and checksums to the server, which compares them with its own (and
+   keeps the result on the device's record); a mismatch starts a full resync (push and pull
+   everything), and a second mismatch is an error naming the tables.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from .tokens import load_token, store_token
 from .wire import (
     MAX_PULL_ROWS,
     Change,
+    CheckRequest,
+    CheckResponse,
     EnrolRequest,
     EnrolResponse,
     PullResponse,
     PushRequest,
     PushResponse,
-    Summary,
 )
 
 log = logging.getLogger(__name__)
@@ -202,26 +204,25 @@ class _Run:
         save_state(self.data_dir, state)
 
     def check(self) -> list[str]:
-        """The tables whose counts or checksums differ (empty: equal, or the check was deferred)."""
-        for _round in range(CHECK_ROUNDS):
-            server = self.http.get("/v1/sync/summary", Summary)
-            if server.server_seq <= self.state.cursor:
-                break
-            self.pull()  # others pushed meanwhile: catch up first
-        else:
-            self.report.check = "deferred: the server kept changing"
-            return []
-        with self.db.read() as conn:
-            if local.current_seq(conn) > self.state.pushed_upto:
-                self.report.check = "deferred: local changes made during the sync"
-                return []
-            mine = local.summaries(conn)
-        differ = sorted(
-            name for name, theirs in server.tables.items() if name in mine and mine[name] != theirs
-        )
-        if not differ:
-            self.report.check = "ok"
-        return differ
+        """The tables whose counts or checksums differ from the server's (empty: equal, or the
+        check was deferred). The server compares them too and keeps the result."""
+        for round_ in range(CHECK_ROUNDS):
+            with self.db.read() as conn:
+                if local.current_seq(conn) > self.state.pushed_upto:
+                    self.report.check = "deferred: local changes made during the sync"
+                    return []
+                mine = local.summaries(conn)
+            body = CheckRequest(cursor=self.state.cursor, tables=mine)
+            key = f"check-{self.state.device_id}-{uuid.uuid4().hex}"
+            answer = self.http.post("/v1/sync/check", CheckResponse, body, key=key)
+            if answer.status != "behind":
+                if answer.status == "ok":
+                    self.report.check = "ok"
+                return answer.differ
+            if round_ + 1 < CHECK_ROUNDS:
+                self.pull()  # others pushed meanwhile: catch up first
+        self.report.check = "deferred: the server kept changing"
+        return []
 
     def apply(self, changes: Sequence[Change], *, pushed_upto: int) -> local.Applied:
         """Apply in one transaction: on the database's writer thread when it runs."""

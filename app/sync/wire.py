@@ -7,8 +7,9 @@ counter ``seq``, its UUID ``id`` and its tombstone ``deleted_at`` included.
   order) -> ``PushResponse`` (the server's versions of the rows whose pushed version lost).
 - pull: ``GET /v1/sync/pull?after=N`` -> ``PullResponse``: rows whose server sequence is past N, in
   that order; ``cursor`` is the next ``after``.
-- check: ``GET /v1/sync/summary`` -> ``Summary``: per table, the number of rows and a checksum of
-  (id, modified_at, deleted_at), compared with the device's own (``row_digest``).
+- check: ``POST /v1/sync/check`` with the device's per-table counts and checksums of
+  (id, modified_at, deleted_at) (``row_digest``) -> ``CheckResponse``: the server compares them
+  with its own (``GET /v1/sync/summary``) and keeps the result on the device's record.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ class TableSummary(_Model):
 
 class Summary(_Model):
     tables: dict[str, TableSummary]
+    server_seq: int
+
+
+class CheckRequest(_Model):
+    """The device's own counts and checksums, after it pulled up to ``cursor``."""
+
+    cursor: int
+    tables: dict[str, TableSummary]
+
+
+class CheckResponse(_Model):
+    status: str  # "ok", "mismatch" (see ``differ``), "behind" (pull past ``server_seq`` first)
+    differ: list[str]
     server_seq: int
 
 
