@@ -123,6 +123,7 @@ def test_concurrent_edits_last_writer_wins(devices: list[Device]) -> None:
     kiosk.sync()
     report = home.sync()
     assert report.conflicts == 1
+    assert home.sync().pushed == 0  # the winning version it was handed is not sent back
     kiosk.sync()
     assert home.rows("profiles")[pid]["name"] == kiosk.rows("profiles")[pid]["name"] == "Bo (gym)"
     assert_same(home, kiosk)

@@ -65,14 +65,20 @@ def _wire_row(row: Any) -> dict[str, Any]:
 class Applied:
     written: int  # rows inserted or replaced
     kept: int  # rows left as they were (the same version, or a newer local one)
-    echo_free_upto: int | None  # the push watermark may move here (no local change was pending)
+    seq_before: int  # the change counter before: rows written here got seq_before+1 .. seq_after
+    seq_after: int
+
+    def echo_free_upto(self, pushed_upto: int) -> int | None:
+        """Where the push watermark may move: past the rows written here, when every change up to
+        them is on the server (they came from it: nothing to send back); None otherwise."""
+        return self.seq_after if self.seq_before <= pushed_upto else None
 
 
 def apply_changes(conn: Connection, changes: Sequence[Change], *, pushed_upto: int) -> Applied:
     """Apply the server's rows in one transaction (the caller's): a row is written when it is new
     here, or newer than ours by ``modified_at`` (equal: when it differs and ours was acknowledged).
-    Rows written here get a local ``seq`` like any write; when no local change was pending before,
-    the push watermark may move past them (they came from the server: nothing to send back)."""
+    Rows written here get a local ``seq`` like any write (``Applied.echo_free_upto`` says whether
+    the push watermark may move past them)."""
     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     base = current_seq(conn)
     seq = base
@@ -110,7 +116,7 @@ def apply_changes(conn: Connection, changes: Sequence[Change], *, pushed_upto: i
         written += len(inserts) + len(updates)
     if seq > base:
         conn.execute(update(s.change_seq).where(s.change_seq.c.id == 1).values(value=seq))
-    return Applied(written=written, kept=kept, echo_free_upto=None if base > pushed_upto else seq)
+    return Applied(written=written, kept=kept, seq_before=base, seq_after=seq)
 
 
 def _complete(table: Table, row: dict[str, Any]) -> dict[str, Any]:

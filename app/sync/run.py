@@ -166,17 +166,19 @@ class _Run:
             if total > 0:
                 self.say(f"pushing {total} changed rows")
             pages = list(local.changes_between(conn, after=state.pushed_upto, upto=upto, page=PUSH_PAGE))
-        sent = 0
+        sent, acknowledged = 0, upto  # acknowledged: every change up to it is on the server
         for page in pages:
             key = _page_key(state, page)
             answer = self.http.post("/v1/sync/push", PushResponse, PushRequest(changes=page), key=key)
             sent += len(page)
             self.report.pushed += len(page)
-            if answer.conflicts:
+            if answer.conflicts:  # the server's winning versions: written here, not to be sent back
                 self.report.conflicts += len(answer.conflicts)
-                self.report.written += self.apply(answer.conflicts, pushed_upto=upto).written
+                applied = self.apply(answer.conflicts, pushed_upto=upto)
+                self.report.written += applied.written
+                acknowledged = applied.echo_free_upto(acknowledged) or acknowledged
             self.say(f"pushed {sent}/{total}")
-        state.pushed_upto = max(state.pushed_upto, upto)
+        state.pushed_upto = max(state.pushed_upto, acknowledged)
         save_state(self.data_dir, state)
 
     def pull(self) -> None:
@@ -199,8 +201,7 @@ class _Run:
         self.report.pulled += len(changes)
         self.report.written += applied.written
         state.cursor = cursor
-        if applied.echo_free_upto is not None:
-            state.pushed_upto = max(state.pushed_upto, applied.echo_free_upto)
+        state.pushed_upto = max(state.pushed_upto, applied.echo_free_upto(state.pushed_upto) or 0)
         save_state(self.data_dir, state)
 
     def check(self) -> list[str]:
