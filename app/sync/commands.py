@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from app.errors import SyncError
 
@@ -31,14 +32,12 @@ def sync_command(args: argparse.Namespace) -> int:
     return _sync(data_dir)
 
 
-def _enrol(args: argparse.Namespace, data_dir: object) -> int:
-    from pathlib import Path
-
+def _enrol(args: argparse.Namespace, folder: Path) -> int:
     from .run import enrol
 
     if not args.server or not args.code:
         raise SyncError("spotter sync enrol needs --server URL and --code CODE.")
-    state = enrol(Path(str(data_dir)), args.server, args.code, name=args.name)
+    state = enrol(folder, args.server, args.code, name=args.name)
     print(f"enrolled {state.device_name!r} with {state.server} (gym {state.gym}, device {state.device_id})")
     if state.token_store != "keyring":
         print(
@@ -49,15 +48,12 @@ def _enrol(args: argparse.Namespace, data_dir: object) -> int:
     return 0
 
 
-def _status(data_dir: object) -> int:
-    from pathlib import Path
-
+def _status(folder: Path) -> int:
     from app.storage import open_database
 
     from . import local
     from .state import load_state, state_path
 
-    folder = Path(str(data_dir))
     state = load_state(folder)
     if state is None:
         print("not enrolled (spotter sync enrol --server URL --code CODE)")
@@ -76,16 +72,12 @@ def _status(data_dir: object) -> int:
     return 0
 
 
-def _sync(data_dir: object) -> int:
-    from pathlib import Path
-
+def _sync(folder: Path) -> int:
     from app.storage import open_database
 
     from . import local
     from .run import sync_now
     from .state import load_state
-
-    folder = Path(str(data_dir))
 
     def progress(line: str) -> None:
         print(f"sync: {line}", file=sys.stderr, flush=True)
