@@ -15,7 +15,10 @@ from app.errors import SyncError
 
 def add_sync_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sync", help="sync this device's workouts with a Spotter sync server")
-    p.add_argument("action", nargs="?", choices=("now", "enrol", "status"), default="now")
+    p.add_argument(
+        "action", nargs="?", choices=("now", "enrol", "status"), default="now",
+        help="now (the default): one sync with progress; enrol: join a server; status: where things stand",
+    )  # fmt: skip
     p.add_argument("--server", help="enrol: the server's URL, e.g. http://gym.local:8787")
     p.add_argument("--code", help="enrol: the one-time code from `spotter-sync enrol-code`")
     p.add_argument("--name", help="enrol: this device's name (default: the host name)")
