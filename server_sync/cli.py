@@ -24,11 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spotter-sync", description="Spotter's sync server.")
     parser.add_argument(
         "--data-dir", type=Path, help="server data folder, the embedded Postgres's included "
-        "(default: $SPOTTER_SYNC_DATA_DIR, else the user data folder); ignored with $DATABASE_URL",
+        "(default: $SPOTTER_SYNC_DATA_DIR, else the user data folder, /var/lib/spotter-sync for root); "
+        "ignored with $DATABASE_URL",
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve the API (starts the embedded Postgres unless $DATABASE_URL)")
-    p.add_argument("--data-dir", type=Path, dest="serve_data_dir", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", type=Path, dest="serve_data_dir", help="as spotter-sync --data-dir")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default: 8787)")
     sub.add_parser("migrate", help="bring the database to the newest schema")
