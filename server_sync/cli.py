@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve the API (starts the embedded Postgres unless $DATABASE_URL)")
-    p.add_argument("--data-dir", type=Path, dest="serve_data_dir", help="as spotter-sync --data-dir")
+    p.add_argument(
+        "--data-dir", type=Path, dest="serve_data_dir", metavar="DIR", help="as spotter-sync --data-dir"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default: 8787)")
     sub.add_parser("migrate", help="bring the database to the newest schema")
