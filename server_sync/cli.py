@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enrol-code", help="print a one-time device enrolment code for a gym")
     p.add_argument("--gym", required=True, help="the gym's name (created if new)")
     p.add_argument("--hours", type=float, default=24.0, help="how long the code is valid (default: 24)")
+    p = sub.add_parser("devices", help="list the enrolled devices: gym, last seen, last check")
+    p.add_argument("--gym", help="only this gym's")
+    p = sub.add_parser("revoke", help="revoke a device's token (it must enrol again)")
+    p.add_argument("device_id")
     return parser
 
 
@@ -53,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 migrate(engine)
                 print("the sync database is at the newest schema", file=sys.stderr)
                 return 0
+            if args.command == "devices":
+                return list_devices(engine, gym=args.gym)
+            if args.command == "revoke":
+                return revoke(engine, args.device_id)
             return enrol_code(engine, args.gym, hours=args.hours)
     except ServerError as exc:
         if os.environ.get("SPOTTER_DEBUG"):
@@ -131,6 +139,32 @@ def enrol_code(engine: Engine, gym: str, *, hours: float) -> int:
         code = create_enrol_code(conn, gym, ttl=timedelta(hours=hours))
     print(code)
     print(f"one device of {gym!r} may enrol with it within {hours:g} hours", file=sys.stderr)
+    return 0
+
+
+def list_devices(engine: Engine, *, gym: str | None) -> int:
+    from .service import devices
+
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = devices(conn, gym=gym)
+    for d in rows:
+        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
+        state = "revoked" if d.revoked_at else (d.last_check or "not checked")
+        print(f"{d.id}  {d.gym:16s} {d.name:20s} {d.platform:8s} seen {seen}  {state}")
+    if not rows:
+        print("no devices", file=sys.stderr)
+    return 0
+
+
+def revoke(engine: Engine, device_id: str) -> int:
+    from .service import revoke_device
+
+    migrate(engine)
+    with engine.begin() as conn:
+        if not revoke_device(conn, device_id):
+            raise ServerError(f"No device {device_id!r} (spotter-sync devices lists them).")
+    print(f"device {device_id} revoked: its token no longer works", file=sys.stderr)
     return 0
 
 

@@ -349,6 +349,41 @@ def check(conn: Connection, device: Device, request: CheckRequest) -> CheckRespo
     return CheckResponse(status="ok" if not differ else "mismatch", differ=differ, server_seq=mine.server_seq)
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: str
+    gym: str
+    name: str
+    platform: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    last_check: str | None
+
+
+def devices(conn: Connection, *, gym: str | None = None) -> list[DeviceInfo]:
+    """The enrolled devices (of ``gym``), by gym and enrolment."""
+    d = s.devices_auth
+    query = (
+        select(d.c.id, s.gyms.c.name.label("gym"), d.c.name, d.c.platform, d.c.created_at, d.c.last_seen_at,
+               d.c.revoked_at, d.c.last_check)
+        .join(s.gyms, s.gyms.c.id == d.c.gym_id)
+        .order_by(s.gyms.c.name, d.c.created_at)
+    )  # fmt: skip
+    if gym is not None:
+        query = query.where(s.gyms.c.name == gym)
+    return [DeviceInfo(**r._mapping) for r in conn.execute(query)]
+
+
+def revoke_device(conn: Connection, device_id: str) -> bool:
+    """Revoke the device's token; False when there is no such device."""
+    d = s.devices_auth
+    done = conn.execute(
+        update(d).where(d.c.id == device_id).values(revoked_at=func.coalesce(d.c.revoked_at, now()))
+    )
+    return bool(done.rowcount)
+
+
 def device_rows(conn: Connection, gym_id: str, table: str) -> Sequence[dict[str, Any]]:
     """Every row of ``table`` for ``gym_id`` as devices see them (tests, dumps)."""
     t = s.SYNCED[table]

@@ -345,3 +345,24 @@ def test_check_compares_on_the_server_and_keeps_the_result(client: TestClient, s
         ).scalar()
     assert kept == "mismatch: cues"
     assert 'spotter_sync_checks_total{result="mismatch"} 1.0' in client.get("/metrics").text
+
+
+def test_devices_are_listed_and_revoked(
+    client: TestClient, sync_engine: Engine, sync_postgres: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from server_sync.cli import main
+
+    gym = new_gym()
+    a = enrol(client, sync_engine, gym, "front desk")
+    assert client.get("/v1/sync/pull", headers=auth(a)).status_code == 200
+    monkeypatch.setenv("DATABASE_URL", sync_postgres)
+    assert main(["devices", "--gym", gym]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(a["device_id"]) and "front desk" in line and "not checked" in line
+    assert main(["revoke", a["device_id"]]) == 0
+    r = client.get("/v1/sync/pull", headers=auth(a))
+    assert r.status_code == 401 and r.json()["title"] == "Unknown device token"
+    assert main(["devices", "--gym", gym]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("revoked")
+    assert main(["revoke", "no-such-device"]) == 2
