@@ -101,6 +101,31 @@ def test_round_trip_and_one_member_on_two_devices(devices: list[Device]) -> None
     assert ops.pin_matches(home.db, "Ana", "2468")  # her PIN came along
 
 
+def test_a_workout_synced_while_under_way(devices: list[Device], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workout synced mid-set, then finished: its row (and its set's) changes after its reps were
+    sent, so a device pulling afresh gets children before their parents (foreign keys deferred)."""
+    from app.engine.events import RepDetail
+    from app.storage.recorder import WorkoutRecorder
+
+    home, kiosk = devices
+    monkeypatch.setattr("app.sync.run.PULL_PAGE", 7)
+    recorder = WorkoutRecorder(home.db, "Hal")
+    recorder.start_set("squat", load=60.0, unit="kg", target_reps=5)
+    for i in range(1, 4):
+        recorder.rep(RepDetail(i, 0, 1, 2, 1.0, 0.2, 0.8, 90.0, 100.0, 150.0))
+    home.sync()  # mid-set: 3 reps
+    for i in range(4, 6):
+        recorder.rep(RepDetail(i, 0, 1, 2, 1.0, 0.2, 0.8, 90.0, 100.0, 150.0))
+    recorder.finish_set()
+    recorder.finish()
+    assert home.sync().check == "ok"
+    assert kiosk.sync().check == "ok"
+    assert_same(home, kiosk)
+    (row,) = kiosk.rows("sets").values()
+    assert row["achieved_reps"] == 5 and row["ended_at"] is not None
+    assert next(iter(kiosk.rows("workouts").values()))["ended_at"] is not None
+
+
 def test_concurrent_edits_last_writer_wins(devices: list[Device]) -> None:
     home, kiosk = devices
     ops.add_profile(home.db, "Bo")

@@ -79,8 +79,15 @@ def apply_changes(conn: Connection, changes: Sequence[Change], *, pushed_upto: i
     here, or newer than ours by ``modified_at`` (equal: when it differs and ours was acknowledged).
     Rows written here get a local ``seq`` like any write (``Applied.echo_free_upto`` says whether
     the push watermark may move past them)."""
+    # Python's sqlite3 opens a transaction only at the first write, and the end of each statement
+    # outside one (a SELECT) switches defer_foreign_keys off again: write first, then defer.
+    c = s.change_seq.c
+    base = int(
+        conn.execute(
+            update(s.change_seq).where(c.id == 1).values(value=c.value).returning(c.value)
+        ).scalar_one()
+    )
     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-    base = current_seq(conn)
     seq = base
     written = kept = 0
     by_table: dict[str, dict[str, dict[str, Any]]] = {}
