@@ -2,11 +2,12 @@
 
 1. push every local change since the last acknowledged push (up to the change counter's value when
    the sync started), table by table, each page with an ``Idempotency-Key`` made from its contents,
-   so a page sent again after a lost answer is recognised; the watermark moves only once the server
-   has answered every page. Rows whose pushed version lost come back in the answer and are applied.
-2. pull every server row past the cursor, page by page, then apply them in one transaction (through
-   the database's writer thread when it runs) and only then move the cursor. Cut off anywhere, the
-   next sync starts again from the last watermark and cursor: nothing lost, nothing doubled.
+   so a page sent again after a lost answer is recognised. Rows whose pushed version lost come back
+   in the answer (the server's winning version).
+2. pull every server row past the cursor, page by page, then apply them with those winning
+   versions in one transaction (through the database's writer thread when it runs), and only then
+   move the cursor and the push watermark. Cut off anywhere, the next sync starts again from the
+   last watermark and cursor: nothing lost, nothing doubled.
 3. send the per-table counts and checksums to the server, which compares them with its own (and
    keeps the result on the device's record); a mismatch starts a full resync (push and pull
    everything), and a second mismatch is an error naming the tables.
@@ -153,6 +154,8 @@ class _Run:
     say: Progress
     report: SyncReport = field(default_factory=SyncReport)
     full: bool = False  # a full resync: this device's own versions come back too
+    conflicts: list[Change] = field(default_factory=list)  # pushed rows' winning versions, to apply
+    acknowledged: int = 0  # the server has every local change up to this one
 
     def exchange(self) -> None:
         self.push()
@@ -166,43 +169,42 @@ class _Run:
             if total > 0:
                 self.say(f"pushing {total} changed rows")
             pages = list(local.changes_between(conn, after=state.pushed_upto, upto=upto, page=PUSH_PAGE))
-        sent, acknowledged = 0, upto  # acknowledged: every change up to it is on the server
+        sent = 0
         for page in pages:
             key = _page_key(state, page)
             answer = self.http.post("/v1/sync/push", PushResponse, PushRequest(changes=page), key=key)
             sent += len(page)
             self.report.pushed += len(page)
-            if answer.conflicts:  # the server's winning versions: written here, not to be sent back
-                self.report.conflicts += len(answer.conflicts)
-                applied = self.apply(answer.conflicts, pushed_upto=upto)
-                self.report.written += applied.written
-                acknowledged = applied.echo_free_upto(acknowledged) or acknowledged
+            self.conflicts += answer.conflicts  # the server's winning versions: applied with the pull
             self.say(f"pushed {sent}/{total}")
-        state.pushed_upto = max(state.pushed_upto, acknowledged)
-        save_state(self.data_dir, state)
+        self.report.conflicts += len(self.conflicts)
+        self.acknowledged = max(state.pushed_upto, upto)
+        if not self.conflicts:  # else the watermark moves once they are applied (a crash: sent again)
+            state.pushed_upto = self.acknowledged
+            save_state(self.data_dir, state)
 
     def pull(self) -> None:
         state = self.state
-        changes: list[Change] = []
+        pulled: list[Change] = []
         cursor, more = state.cursor, True
         while more:
             params = {"after": cursor, "limit": PULL_PAGE, "mine": self.full}
             page = self.http.get("/v1/sync/pull", PullResponse, params=params)
-            changes += [Change(table=c.table, row=c.row) for c in page.changes]
+            pulled += [Change(table=c.table, row=c.row) for c in page.changes]
             cursor, more = page.cursor, page.more
             if page.changes:
-                self.say(f"pulled {len(changes)} rows")
-        if not changes:
-            if cursor != state.cursor:  # only this device's own rows went by
-                state.cursor = cursor
-                save_state(self.data_dir, state)
-            return
-        applied = self.apply(changes, pushed_upto=state.pushed_upto)
-        self.report.pulled += len(changes)
-        self.report.written += applied.written
-        state.cursor = cursor
-        state.pushed_upto = max(state.pushed_upto, applied.echo_free_upto(state.pushed_upto) or 0)
-        save_state(self.data_dir, state)
+                self.say(f"pulled {len(pulled)} rows")
+        changes = self.conflicts + pulled  # one transaction; a row pulled after its conflict wins
+        acknowledged = max(state.pushed_upto, self.acknowledged)
+        if changes:
+            applied = self.apply(changes, pushed_upto=acknowledged)
+            self.report.pulled += len(pulled)
+            self.report.written += applied.written
+            acknowledged = max(acknowledged, applied.echo_free_upto(acknowledged) or 0)
+        self.conflicts = []
+        if (cursor, acknowledged) != (state.cursor, state.pushed_upto):
+            state.cursor, state.pushed_upto = cursor, acknowledged
+            save_state(self.data_dir, state)
 
     def check(self) -> list[str]:
         """The tables whose counts or checksums differ from the server's (empty: equal, or the
