@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text, tuple_, update
+from sqlalchemy import Connection, Table, and_, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.sync.wire import (
@@ -252,12 +252,16 @@ def _upsert(conn: Connection, table: Table, device: Device, rows: list[dict[str,
         stmt = stmt.on_conflict_do_nothing(index_elements=key)
     else:
         ex = stmt.excluded
-        columns = [c for c in s.ROW_COLUMNS[table.name] if c != "id"] + ["origin_device", "server_seq"]
+        content = [c for c in s.ROW_COLUMNS[table.name] if c != "id"]
+        columns = [*content, "origin_device", "server_seq"]
         stmt = stmt.on_conflict_do_update(
             index_elements=key,
             set_={c: ex[c] for c in columns},
-            where=tuple_(table.c.modified_at, table.c.origin_device)
-            < tuple_(ex.modified_at, ex.origin_device),
+            where=and_(
+                tuple_(table.c.modified_at, table.c.origin_device) < tuple_(ex.modified_at, ex.origin_device),
+                # the same version sent again by another device is not a change (no echo rewrites)
+                tuple_(*[table.c[c] for c in content]).is_distinct_from(tuple_(*[ex[c] for c in content])),
+            ),
         )
     result = conn.execute(stmt.returning(table.c.id), rows)
     return {str(r[0]) for r in result}
@@ -275,10 +279,10 @@ def _newer_versions(
     ).mappings()
     out = []
     for row in rows:
-        mine = pushed[row["id"]]
-        if row["modified_at"] == mine["modified_at"] and row["origin_device"] == device.id:
-            continue
-        out.append(Change(table=table.name, row=_device_row(row)))
+        theirs = _device_row(row)
+        if theirs == pushed[row["id"]]:
+            continue  # the same version (a replay, or the device sending back what it was given)
+        out.append(Change(table=table.name, row=theirs))
     return out
 
 

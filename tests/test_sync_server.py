@@ -151,6 +151,14 @@ def test_last_writer_wins_and_tombstones(client: TestClient, sync_engine: Engine
     client.post("/v1/sync/push", json={"changes": [profile(qid, "low", T0)]}, headers=auth(first))
     rows = [c["row"] for c in pull_all(client, a) if c["row"]["id"] == qid]
     assert [r["name"] for r in rows] == ["high"]
+    # a version sent back by another device (it was handed it) changes nothing, though that
+    # device's id would win a tie
+    rid = uuid.uuid4().hex
+    client.post("/v1/sync/push", json={"changes": [profile(rid, "same", T0)]}, headers=auth(first))
+    seq = pull_all(client, a)[-1]["seq"]
+    echo = client.post("/v1/sync/push", json={"changes": [profile(rid, "same", T0)]}, headers=auth(second))
+    assert echo.json()["written"] == 0 and echo.json()["conflicts"] == []
+    assert pull_all(client, a, after=seq) == []
 
 
 def test_push_is_idempotent(client: TestClient, sync_engine: Engine) -> None:
