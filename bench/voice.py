@@ -169,6 +169,17 @@ def report(outcomes: list[Outcome], conditions: list[Condition]) -> None:
             print(_row(f"  held out, {condition}", [o for o in held if o.condition == str(condition)]))
 
 
+def targets(outcomes: list[Outcome]) -> str:
+    """Issue 15's targets against the whole grid: >= 0.95 right, <= 1 false trigger in 10, p50 <= 250 ms."""
+    s = summarize(outcomes)
+    checks = (
+        ("commands right >= 0.95", s.accuracy >= 0.95),
+        ("false triggers <= 1 in 10", s.false_trigger_rate <= 0.1),
+        ("decision p50 <= 250 ms", s.latency_p50_ms <= 250),
+    )
+    return "targets: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in checks)
+
+
 def roundtrip(args: argparse.Namespace) -> None:
     from app.voice.roundtrip import BABBLE_TEXTS, command_set_cases, to_16k
 
@@ -207,6 +218,7 @@ def roundtrip(args: argparse.Namespace) -> None:
     report(outcomes, conditions)
     print()
     print(_row("ALL", outcomes) + f"  ({time.perf_counter() - t0:.0f} s)")
+    print(targets(outcomes))
     if args.errors:
         for o in outcomes:
             if not o.correct:
@@ -230,6 +242,7 @@ def phrases(args: argparse.Namespace) -> None:
     report(outcomes, [Condition("clean")])
     print()
     print(_row("ALL phrases, clean, Piper", outcomes) + f"  ({time.perf_counter() - t0:.0f} s)")
+    print(targets(outcomes))
 
 
 def babble(args: argparse.Namespace) -> None:
