@@ -137,7 +137,10 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         return Health(status="ok", database="ok", version=__version__)
 
     @app.post(
-        "/v1/enrol", response_model=EnrolResponse, responses=problems.responses(403, 429), tags=["devices"]
+        "/v1/enrol",
+        response_model=EnrolResponse,
+        responses=problems.responses(403, 413, 429),
+        tags=["devices"],
     )
     def enrol(request: Request, body: EnrolRequest, idempotency_key: IdempotencyKey) -> Any:
         scope, digest = svc.enrol_scope(body.code), _request_hash(body)
@@ -152,7 +155,10 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         return result
 
     @app.post(
-        "/v1/sync/push", response_model=PushResponse, responses=problems.responses(401, 429), tags=["sync"]
+        "/v1/sync/push",
+        response_model=PushResponse,
+        responses=problems.responses(401, 413, 429),
+        tags=["sync"],
     )
     def push(request: Request, body: PushRequest, auth: Bearer, idempotency_key: IdempotencyKey) -> Any:
         digest = _request_hash(body)
@@ -200,7 +206,10 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
             return svc.summary(conn, _device(conn, auth))
 
     @app.post(
-        "/v1/sync/check", response_model=CheckResponse, responses=problems.responses(401, 429), tags=["sync"]
+        "/v1/sync/check",
+        response_model=CheckResponse,
+        responses=problems.responses(401, 413, 429),
+        tags=["sync"],
     )
     def check(request: Request, body: CheckRequest, auth: Bearer, idempotency_key: IdempotencyKey) -> Any:
         digest = _request_hash(body)

@@ -26,6 +26,7 @@ from .problems import MEDIA_TYPE
 log = logging.getLogger("server_sync.access")
 
 REQUEST_ID = contextvars.ContextVar[str]("request_id", default="-")
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a push of 2,000 rows is about 1 MB
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -127,25 +128,49 @@ class ObserveMiddleware:
         status = 500
         caller = _caller(headers, scope)
 
+        responded = False  # the response has begun
+        too_large = False  # the body went past MAX_BODY_BYTES: whatever the app answers becomes 413
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
+            if too_large:
+                return
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, responded = int(message["status"]), True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES and not responded:
+                too_large = True
+                raise _TooLargeError
+            return message
 
         try:
             wait = self.limiter.allow(caller) if self.limiter and scope["path"].startswith("/v1/") else 0.0
             if wait > 0:
                 self.metrics.rate_limited.inc()
                 await _problem(send_with_id, scope, request_id, 429, "Too many requests", retry=wait)
+            elif _declared_length(headers) > MAX_BODY_BYTES:
+                await _problem(send_with_id, scope, request_id, 413, "Request too large", retry=None)
             else:
                 try:
-                    await self.app(scope, receive, send_with_id)
+                    await self.app(scope, receive_limited, send_with_id)
+                except _TooLargeError:
+                    pass
                 except Exception:
                     logging.getLogger(__name__).exception("unhandled error")
-                    await _problem(send_with_id, scope, request_id, 500, "Server error", retry=None)
+                    if not responded:
+                        await _problem(send_with_id, scope, request_id, 500, "Server error", retry=None)
+            if too_large:  # the app saw the body fail (FastAPI answers 400): ours instead
+                too_large = False
+                await _problem(send_with_id, scope, request_id, 413, "Request too large", retry=None)
         finally:
             elapsed = time.perf_counter() - started
             route = _route(scope)
@@ -156,6 +181,17 @@ class ObserveMiddleware:
                 extra={"status": status, "route": route, "ms": round(elapsed * 1000, 1), "caller": caller},
             )  # fmt: skip
             REQUEST_ID.reset(token)
+
+
+class _TooLargeError(Exception):
+    """A request body past ``MAX_BODY_BYTES``."""
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0
 
 
 def _caller(headers: dict[str, str], scope: Scope) -> str:

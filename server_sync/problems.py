@@ -63,7 +63,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the given error statuses (422 and 500 always), as problems."""
     names = {
         400: "Bad request", 401: "No or unknown device token", 403: "Forbidden", 404: "Not found",
-        422: "Invalid request", 429: "Too many requests", 500: "Server error", 503: "Database unavailable",
+        413: "Request too large", 422: "Invalid request", 429: "Too many requests", 500: "Server error",
+        503: "Database unavailable",
     }  # fmt: skip
     return {
         code: {"description": names.get(code, "Error"), "model": Problem, "content": _problem_content()}

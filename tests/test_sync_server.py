@@ -93,6 +93,20 @@ def test_errors_are_problems(client: TestClient) -> None:
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
 
 
+def test_a_crash_is_a_problem_with_the_request_id(sync_engine: Engine) -> None:
+    app = create_app(server_config(), engine=sync_engine)
+
+    @app.get("/v1/crash")
+    def crash() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app) as c:
+        r = c.get("/v1/crash", headers={"X-Request-ID": "crash-1"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["request_id"] == "crash-1" and r.headers["x-request-id"] == "crash-1"
+    assert "boom" not in r.text
+
+
 def test_enrolment_code_is_spent_once_and_replays(client: TestClient, sync_engine: Engine) -> None:
     with sync_engine.begin() as conn:
         code = svc.create_enrol_code(conn, new_gym())
@@ -217,6 +231,23 @@ def test_pull_pages_and_summary(client: TestClient, sync_engine: Engine) -> None
     assert summary["tables"]["cues"]["checksum"] == str(expected)
 
 
+def test_bodies_past_the_limit_are_refused(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("server_sync.observe.MAX_BODY_BYTES", 1000)
+    big = {"code": "ABCDE-FGHIJ", "name": "x" * 2000}
+    r = client.post("/v1/enrol", json=big, headers={"Idempotency-Key": "big"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"code": "ABCDE-FGHIJ", "name": "'
+        yield b"x" * 2000
+        yield b'"}'
+
+    r = client.post(
+        "/v1/enrol", content=chunks(), headers={"Idempotency-Key": "big", "content-type": "application/json"}
+    )
+    assert r.status_code == 413
+
+
 def test_rate_limit_per_token(sync_engine: Engine) -> None:
     app = create_app(server_config(rate_per_s=0.5, rate_burst=2), engine=sync_engine)
     with TestClient(app) as c:
@@ -327,6 +358,7 @@ def test_each_request_is_logged_as_json_with_its_request_id(client: TestClient) 
     (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
     assert line["request_id"] == "trace-7" and line["status"] == 401 and line["route"] == "/v1/sync/pull"
     assert line["caller"].startswith("tok:") and "nope" not in stream.getvalue()
+    assert 0 <= line["ms"] < 5000
 
 
 def test_check_compares_on_the_server_and_keeps_the_result(client: TestClient, sync_engine: Engine) -> None:
