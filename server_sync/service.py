@@ -38,6 +38,7 @@ from .problems import ProblemError
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 10
 CODE_TTL = timedelta(hours=24)
+KEEP_SPENT_CODES = timedelta(days=30)  # expired codes are kept this long (who enrolled what), then dropped
 KEEP_RESPONSES = timedelta(hours=24)  # how long a POST's answer is replayed for its Idempotency-Key
 INSERT_CHUNK = 500
 SERVER_COLUMNS = ("gym_id", "origin_device", "server_seq")
@@ -59,6 +60,8 @@ def create_enrol_code(conn: Connection, gym: str, *, ttl: timedelta = CODE_TTL) 
     if gym_id is None:
         gym_id = secrets.token_hex(16)
         conn.execute(s.gyms.insert().values(id=gym_id, name=gym, created_at=now()))
+    ec = s.enrol_codes.c
+    conn.execute(s.enrol_codes.delete().where(ec.expires_at < now() - KEEP_SPENT_CODES))  # old ones go
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     conn.execute(
         s.enrol_codes.insert().values(
