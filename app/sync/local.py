@@ -9,7 +9,8 @@ after them in the server's order).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,18 +38,22 @@ def pending_count(conn: Connection, *, after: int) -> int:
     return total
 
 
-def changes_between(conn: Connection, *, after: int, upto: int, page: int) -> Iterator[list[Change]]:
-    """The rows whose ``seq`` is in (``after``, ``upto``], table by table, ``page`` at a time."""
+def changes_between(
+    read: Callable[[], AbstractContextManager[Connection]], *, after: int, upto: int, page: int
+) -> Iterator[list[Change]]:
+    """The rows whose ``seq`` is in (``after``, ``upto``], table by table, ``page`` at a time; each
+    page read on a connection of its own from ``read`` (none is held while a page is sent)."""
     for name, table in TABLES.items():
         last_id = ""
         while True:
-            rows = conn.execute(
-                select(table)
-                .where(table.c.seq > after, table.c.seq <= upto, table.c.id > last_id)
-                .order_by(table.c.id)
-                .limit(page)
-            ).mappings()
-            batch = [Change(table=name, row=_wire_row(r)) for r in rows]
+            with read() as conn:
+                rows = conn.execute(
+                    select(table)
+                    .where(table.c.seq > after, table.c.seq <= upto, table.c.id > last_id)
+                    .order_by(table.c.id)
+                    .limit(page)
+                ).mappings()
+                batch = [Change(table=name, row=_wire_row(r)) for r in rows]
             if not batch:
                 break
             yield batch

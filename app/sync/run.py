@@ -166,11 +166,10 @@ class _Run:
         with self.db.read() as conn:
             upto = local.current_seq(conn)
             total = local.pending_count(conn, after=state.pushed_upto)
-            if total > 0:
-                self.say(f"pushing {total} changed rows")
-            pages = list(local.changes_between(conn, after=state.pushed_upto, upto=upto, page=PUSH_PAGE))
+        if total > 0:
+            self.say(f"pushing {total} changed rows")
         sent = 0
-        for page in pages:
+        for page in local.changes_between(self.db.read, after=state.pushed_upto, upto=upto, page=PUSH_PAGE):
             key = _page_key(state, page)
             answer = self.http.post("/v1/sync/push", PushResponse, PushRequest(changes=page), key=key)
             sent += len(page)
