@@ -29,13 +29,12 @@ def run(
 ) -> list[RepCandidate]:
     counter = RepCounter(spec or CountingSpec(), SIGNAL)
     rng = np.random.default_rng(seed)
-    out = []
+    out: dict[float, RepCandidate] = {}  # a short rep promoted to a full one replaces itself
     for i, v in enumerate(values):
         value = None if np.isnan(v) else float(v + rng.normal(0, noise)) if noise else float(v)
         cand = counter.update(i / FPS, value)
-        if cand is not None:
-            out.append(cand)
-    return out
+        out |= {c.start_t: c for c in (counter.promoted, cand) if c is not None}
+    return [out[t] for t in sorted(out)]
 
 
 def test_counts_clean_reps() -> None:
@@ -58,6 +57,14 @@ def test_short_range_person_is_counted_relative_to_own_range() -> None:
 def test_half_reps_after_full_ones_are_partial() -> None:
     cands = run(reps_signal([80, 80, 80, 30, 30]))
     assert [c.full for c in cands] == [True, True, True, False, False]
+
+
+def test_a_range_set_by_one_larger_movement_adapts_to_the_reps_after_it() -> None:
+    """Lifting a bell overhead before triceps extensions moves the hands twice as far as a rep:
+    the two alike reps after it show the range changed, and both count (the first retroactively)."""
+    cands = run(reps_signal([150, 60, 60, 60, 60]))
+    assert [c.full for c in cands] == [True] * 5
+    assert [round(c.depth) for c in cands] == [150, 60, 60, 60, 60]
 
 
 def test_standing_still_with_sway_counts_nothing() -> None:

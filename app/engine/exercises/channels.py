@@ -144,7 +144,7 @@ class ChannelSet:
             signals += [_flipped(s) for s in signals]
         sides = ("left", "right") if spec.movement.sides == "independent" else ("both",)
         self.channels = [
-            Channel(i, side, signal, RepCounter(spec.counting, signal, adapt_down=periodic))
+            Channel(i, side, signal, RepCounter(spec.counting, signal))
             for i, signal in enumerate(signals)
             for side in sides
         ]
@@ -162,10 +162,11 @@ class ChannelSet:
             while channel.history and t - channel.history[0][0] > self._window_s:
                 channel.history.popleft()
             cand = channel.counter.update(t, value)
-            if cand is not None:
-                channel.recent.append(cand)
-                if channel.index == self.active and self.trusted:
-                    completed.append((channel, cand))
+            for done in (channel.counter.promoted, cand):
+                if done is not None:
+                    channel.recent.append(done)
+                    if channel.index == self.active and self.trusted:
+                        completed.append((channel, done))
         if t >= self._next_review:
             self._next_review = t + REVIEW_EVERY_S
             was_trusted = self.trusted

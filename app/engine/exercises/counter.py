@@ -12,7 +12,7 @@ gap in the signal are dropped. No threads, no I/O: ``update(t, value)`` in, comp
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -58,16 +58,15 @@ class RepCandidate:
 class RepCounter:
     """Zig-zag counter with hysteresis and a range that adapts to the person."""
 
-    def __init__(self, spec: CountingSpec, signal: SignalSpec, *, adapt_down: bool = False) -> None:
-        """``adapt_down``: two alike reps short of the person's range mean the range changed (a
-        first movement that was not like the rest set it): they are full reps and the new range.
-        Used without a spec, where nothing says what a full rep is."""
+    def __init__(self, spec: CountingSpec, signal: SignalSpec) -> None:
         self._spec = spec
         self._min_rom = signal.min_rom
         self._typical_rom = signal.typical_rom
         self._depths: deque[float] = deque(maxlen=5)
-        self._adapt_down = adapt_down
-        self._short: deque[float] = deque(maxlen=2)  # depths of the latest reps short of the range
+        self._short: deque[RepCandidate] = deque(maxlen=2)  # the latest reps short of the range
+        #: a rep that was short of the range until the one just completed showed the range had
+        #: changed: it is a full rep after all (read it after ``update``, it lasts one call)
+        self.promoted: RepCandidate | None = None
         self.reset(stream_start=True)
 
     # ------------------------------------------------------------------ state
@@ -119,6 +118,7 @@ class RepCounter:
     # ------------------------------------------------------------------ update
     def update(self, t: float, value: float | None) -> RepCandidate | None:
         """Feed one sample (None: not measurable in this frame). Returns a rep when one completes."""
+        self.promoted = None
         spec = self._spec
         h = self._hysteresis()
         # inside a rep, a joint hidden at the bottom (knees out of a close frame) is bridged when the
@@ -273,20 +273,13 @@ class RepCounter:
             dv = np.diff(rising[:, 1])
             speed = float(np.max(dv / np.maximum(dt, 1e-3)))
         full = depth >= full_depth
-        if not full and self._adapt_down:
-            self._short.append(depth)
-            if len(self._short) == 2 and max(self._short) <= ALIKE_DEPTHS * min(self._short):
-                self._depths.clear()
-                self._depths.extend(self._short)  # this rep's depth is the latest of them
-                self._short.clear()
-                full = True
-        elif full:
+        if full:
             self._short.clear()
             self._depths.append(depth)
         # The rep is counted 3/4 of the way back; its end is where the same pace reaches the top band.
         covered = spec.return_fraction - BOTTOM_BAND
         end_t = exit_t + (t - exit_t) * (1.0 - 2 * BOTTOM_BAND) / covered if covered > 0 else t
-        return RepCandidate(
+        rep = RepCandidate(
             start_t=start_t,
             turn_t=turn_t,
             end_t=max(end_t, t),
@@ -298,3 +291,25 @@ class RepCounter:
             peak_speed=speed,
             full=full,
         )
+        return rep if full else self._adapt(rep)
+
+    def _adapt(self, rep: RepCandidate) -> RepCandidate:
+        """Two alike reps in a row short of a range that a single movement set mean that movement
+        was not like the rest (lifting the weight into place, a rep under way as the stream
+        started): both are full reps, and their depths the new range. A range that two full reps
+        agree on stays: half reps after it are partial reps."""
+        self._short.append(rep)
+        depths = [c.depth for c in self._short]
+        if (
+            len(self._depths) > 1
+            or len(depths) < 2
+            or min(depths) < self._min_rom  # the absolute floor holds
+            or max(depths) > ALIKE_DEPTHS * min(depths)
+            or rep.start_t - self._short[0].end_t > self._spec.max_rep_s
+        ):
+            return rep
+        self._depths.clear()
+        self._depths.extend(depths)
+        self.promoted = replace(self._short[0], full=True)
+        self._short.clear()
+        return replace(rep, full=True)
