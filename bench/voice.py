@@ -154,8 +154,10 @@ def report(outcomes: list[Outcome], conditions: list[Condition]) -> None:
         print(_row(intent, [o for o in outcomes if o.expected == intent]))
     print("\n-- per voice group")
     for group in ("piper", "espeak"):
-        for split, held in (("tuned", False), ("held out", True)):
-            part = [o for o in outcomes if o.voice.startswith(group) and (o.voice in HELD_OUT) == held]
+        for split, out_of_tuning in (("tuned", False), ("held out", True)):
+            part = [
+                o for o in outcomes if o.voice.startswith(group) and (o.voice in HELD_OUT) == out_of_tuning
+            ]
             if part:
                 print(_row(f"{group} {split}", part))
     print("\n-- tuned and held out")

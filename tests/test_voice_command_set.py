@@ -9,6 +9,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -154,7 +155,7 @@ def hear() -> object:
         checker=CommandChecker(MoonshineModel()),
     )
 
-    def heard(text: str) -> list[tuple[str, dict[str, object]]]:
+    def heard(text: str) -> list[tuple[str, Mapping[str, object]]]:
         speech = to_16k(piper.synthesize(text))
         pcm: npt.NDArray[np.int16] = to_pcm16(0.3 * speech / np.max(np.abs(speech)))
         return [(h.intent.name, h.intent.slots) for h in listener.process(pcm) if not h.intent.rejected]
