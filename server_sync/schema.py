@@ -39,15 +39,7 @@ from sqlalchemy.types import TypeEngine
 
 from app.storage import schema as local
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=local.metadata.naming_convention)  # the devices' names
 
 sync_seq = Sequence("sync_seq", metadata=metadata)
 
