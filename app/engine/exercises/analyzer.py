@@ -202,7 +202,8 @@ class ExerciseAnalyzer:
             held_at = (round(cand.start_t, 3), round(cand.end_t, 3))  # as RepDetail rounds them
             events.append(RepHeld(t=now, exercise=self.spec.id, start_s=held_at[0], end_s=held_at[1]))
         for item in self._judge.dropped:  # set-up: it must not hide a real rep from another signal
-            self._accepted.remove(item.cand)
+            if item.cand in self._accepted:  # (a long run of set-up may have left the window)
+                self._accepted.remove(item.cand)
         return events
 
     def _count(self, held: _Held, now: float) -> list[Event]:
