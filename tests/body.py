@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+from synthetic import seen_pose
 
 from app.engine.pose.types import Landmark, Pose
 
@@ -131,15 +132,7 @@ def pose(p: Posture, *, view: Literal["side", "front"] = "side", size: tuple[int
     image[:, 0] = 0.5 + across * SCALE * h / w
     image[:, 1] = 0.9 - (floor - world[:, 1] + p.rise) * SCALE
     image[:, 2] = world[:, 2 if view == "side" else 0]
-    ones = np.ones(33, np.float32)
-    return Pose(
-        image=image,
-        world=world.astype(np.float32),
-        visibility=ones,
-        presence=ones,
-        score=1.0,
-        image_size=size,
-    )
+    return seen_pose(image, world, size)
 
 
 def bump(phase: float) -> float:

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.engine.events import Event
+from app.engine.exercises.analyzer import ExerciseAnalyzer
+from app.engine.exercises.spec import get_spec
 from app.engine.pose.types import Landmark, Pose
 
 THIGH, SHIN, TORSO, UPPER_ARM, FOREARM = 0.45, 0.43, 0.5, 0.3, 0.27
@@ -59,15 +62,32 @@ def stick_pose(
     image[:, 0] = (0.5 + world[:, 0] * 0.25 * h / w).astype(np.float32)
     image[:, 1] = (0.5 + world[:, 1] * 0.25).astype(np.float32)
     image[:, 2] = world[:, 2].astype(np.float32)
+    return seen_pose(image, world, size)
+
+
+def seen_pose(image: np.ndarray, world: np.ndarray, size: tuple[int, int]) -> Pose:
+    """A pose whose every landmark is fully visible (what the synthetic figures produce)."""
     ones = np.ones(33, np.float32)
     return Pose(
-        image=image,
+        image=image.astype(np.float32),
         world=world.astype(np.float32),
         visibility=ones,
         presence=ones,
         score=1.0,
         image_size=size,
     )
+
+
+def feed(
+    exercise: str, times: np.ndarray, poses: Sequence[Pose | None]
+) -> tuple[ExerciseAnalyzer, list[Event]]:
+    """Every event an exercise's analyzer emits over a sequence of poses, and the analyzer."""
+    analyzer = ExerciseAnalyzer(get_spec(exercise))
+    events: list[Event] = []
+    for t, pose in zip(times, poses, strict=True):
+        events += analyzer.update(pose, float(t))
+    events += analyzer.finish(float(times[-1]))
+    return analyzer, events
 
 
 def dips(

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
+from inline import InlineExecutor
 from shared_data import clip, manifest
 from synthetic import dips, stick_pose
 
 from app.engine.events import Event, ExerciseRecognized, RepCounted
 from app.engine.exercises.auto import AutoExerciseAnalyzer
 from app.engine.offline import iter_frames, probe
-
-T = TypeVar("T")
-
-
-class InlineExecutor(Executor):
-    """Runs submitted work at once, so the test is deterministic."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
 
 
 def watch(times: np.ndarray, knee: np.ndarray, elbow: np.ndarray | None = None) -> list[Event]:

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 from body import Posture, held, pose, sequence
-from shared_data import clip, manifest
+from shared_data import manifest, poses_of
+from synthetic import feed
 
-from app.engine.events import Event, HoldEnded
+from app.engine.events import HoldEnded
 from app.engine.exercises import features as feat
-from app.engine.exercises.analyzer import ExerciseAnalyzer
 from app.engine.exercises.recognize import rank_exercises
 from app.engine.exercises.spec import ExerciseSpec, catalogue, family, get_spec, parse_specs
 from app.engine.pose.types import Pose
@@ -38,15 +38,6 @@ VARIANTS = {
     "russian_kettlebell_swing": "kettlebell_swing",
     "american_kettlebell_swing": "kettlebell_swing",
 }
-
-
-def feed(exercise: str, times: np.ndarray, poses: list[Pose]) -> tuple[ExerciseAnalyzer, list[Event]]:
-    analyzer = ExerciseAnalyzer(get_spec(exercise))
-    events: list[Event] = []
-    for t, p in zip(times, poses, strict=True):
-        events += analyzer.update(p, float(t))
-    events += analyzer.finish(float(times[-1]))
-    return analyzer, events
 
 
 # ---------------------------------------------------------------------------------------- specs
@@ -505,12 +496,11 @@ REAL = [
 @pytest.mark.slow
 @pytest.mark.parametrize("name", REAL)
 def test_new_exercises_count_real_clips_by_hand_count(name: str, litert_full: Any) -> None:
-    from app.engine.offline import analyze_video
+    from app.engine.offline import count_track
 
     truth = manifest()[name]
-    litert_full.reset()
-    result = analyze_video(clip(name), litert_full, exercise=truth["exercise"])
-    assert len(result.analyzer.reps) == truth["reps"]
+    analyzer, _ = count_track(poses_of(name, litert_full), truth["exercise"])
+    assert len(analyzer.reps) == truth["reps"]
 
 
 def test_a_form_measure_uses_the_side_that_was_seen() -> None:

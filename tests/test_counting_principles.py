@@ -9,30 +9,18 @@ Counts come from the hand-counted manifest; nothing here is tuned per clip.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
-from shared_data import clip, manifest
+from inline import InlineExecutor
+from shared_data import manifest, poses_of
 from synthetic import dips, stick_pose
 
 from app.engine.events import Event, ExerciseRecognized, RepCounted
 from app.engine.exercises.auto import AutoExerciseAnalyzer
 from app.engine.exercises.consistency import SetJudge, Shape
-from app.engine.offline import PoseTrack, count_track, estimate_track
-
-T = TypeVar("T")
-_TRACKS: dict[str, PoseTrack] = {}
-
-
-def track_of(name: str, estimator: Any) -> PoseTrack:
-    """The clip's poses at 15 per second, estimated once per test session."""
-    if name not in _TRACKS:
-        estimator.reset()
-        _TRACKS[name] = estimate_track(clip(name), estimator, target_fps=15.0)[1]
-    return _TRACKS[name]
-
+from app.engine.offline import count_track
 
 # --------------------------------------------------------------------------- set-up
 
@@ -46,7 +34,7 @@ def track_of(name: str, estimator: Any) -> PoseTrack:
 )
 def test_set_up_before_the_set_is_not_a_rep(name: str, setup: tuple[float, float], litert_full: Any) -> None:
     truth = manifest()[name]
-    analyzer, _ = count_track(track_of(name, litert_full), truth["exercise"])
+    analyzer, _ = count_track(poses_of(name, litert_full), truth["exercise"])
     assert len(analyzer.reps) == truth["reps"]
     assert not [r for r in analyzer.reps if setup[0] <= r.turn_s <= setup[1]], "set-up counted"
 
@@ -82,7 +70,7 @@ def test_a_movement_unlike_the_set_is_held_back_and_dropped() -> None:
 )
 def test_no_rep_is_lost_to_how_the_set_starts_or_its_pace(name: str, litert_full: Any) -> None:
     truth = manifest()[name]
-    analyzer, _ = count_track(track_of(name, litert_full), truth["exercise"])
+    analyzer, _ = count_track(poses_of(name, litert_full), truth["exercise"])
     assert len(analyzer.reps) == truth["reps"]
     turns = [r.turn_s for r in analyzer.reps]
     assert turns == sorted(turns)
@@ -94,17 +82,10 @@ def test_no_rep_is_lost_to_how_the_set_starts_or_its_pace(name: str, litert_full
 @pytest.mark.parametrize("name", ["jumpingjack_01.mp4", "curl_08.mp4", "lunge_01.mp4", "row_02.mp4"])
 def test_any_repetitive_movement_is_counted_without_a_spec(name: str, litert_full: Any) -> None:
     truth = manifest()[name]
-    analyzer, _ = count_track(track_of(name, litert_full), "any")
+    analyzer, _ = count_track(poses_of(name, litert_full), "any")
     assert analyzer.spec.id == "unknown"
     assert abs(len(analyzer.reps) - truth["reps"]) <= 1
     assert all(r.start_s < r.turn_s < r.end_s for r in analyzer.reps)
-
-
-class InlineExecutor(Executor):
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
 
 
 def test_live_counting_falls_back_to_any_movement_when_nothing_is_recognised() -> None:

@@ -3,10 +3,10 @@ records where a screen asked to go, and seeded workouts."""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
+from inline import InlineExecutor
 from workouts import seed_workouts
 
 from app.settings import AppSettings
@@ -16,18 +16,6 @@ from app.ui.jobs import JobRunner
 from app.ui.options import AppOptions
 
 __all__ = ["InlineExecutor", "RecordingNavigator", "make_context", "seed_workouts"]
-
-
-class InlineExecutor(Executor):
-    """Runs each job at once on the calling thread (its answer still arrives through Qt's queue)."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
 
 
 class RecordingNavigator:
