@@ -117,14 +117,12 @@ def rest_dwell(values: feat.FloatArray) -> float:
     return top / max(top + bottom, 1e-9)
 
 
-def periodic_quality(times: feat.FloatArray, values: feat.FloatArray, typical_rom: float) -> float:
+def periodic_quality(values: feat.FloatArray, typical_rom: float, strength: float) -> float:
     """How clearly a signal shows repetitions when no spec says which signal to watch: its
-    cleanliness (``signal_quality``) weighted by how self-similar it is over time and by whether
-    its top is where the body rests."""
+    cleanliness (``signal_quality``) weighted by how strongly it repeats (``periodicity``) and by
+    whether its top is where the body rests."""
     clean = signal_quality(values, typical_rom)
-    if clean <= 0:
-        return 0.0
-    return clean * (0.1 + periodicity(times, values)) * (0.5 + rest_dwell(values))
+    return clean * (0.1 + strength) * (0.5 + rest_dwell(values)) if clean > 0 else 0.0
 
 
 def _flipped(signal: SignalSpec) -> SignalSpec:
@@ -171,20 +169,9 @@ class ChannelSet:
             self._next_review = t + REVIEW_EVERY_S
             was_trusted = self.trusted
             changed = self._review()
-            if self.periodic:
-                self.trusted = self.repeat_strength(self.active) >= PERIODIC_MIN_STRENGTH
             if self.trusted and (changed or not was_trusted):
                 completed += self._recent_of_active(t)
         return completed
-
-    def repeat_strength(self, index: int) -> float:
-        """How strongly a signal repeats (its clearer side), see ``periodicity``."""
-        strengths = [
-            periodicity(np.array([t for t, _ in ch.history]), np.array([v for _, v in ch.history]))
-            for ch in self.channels
-            if ch.index == index and ch.history
-        ]
-        return max(strengths, default=0.0)
 
     def finish(self, t: float) -> list[tuple[Channel, RepCandidate]]:
         """End of stream: reps in progress on the active signal that had nearly completed, and
@@ -246,28 +233,33 @@ class ChannelSet:
         """Some counter of the active signal is between the start and the end of a rep."""
         return any(ch.counter.in_rep for ch in self.channels if ch.index == self.active)
 
-    def quality(self, index: int) -> float:
-        scores = []
+    def _scores(self, index: int) -> tuple[float, float]:
+        """A signal's quality (its clearer side) and, without a spec, how strongly it repeats."""
+        quality = strength = 0.0
         for ch in self.channels:
             if ch.index != index or not ch.history:
                 continue
             values = np.array([v for _, v in ch.history])
             if self.periodic:
-                times = np.array([t for t, _ in ch.history])
-                scores.append(periodic_quality(times, values, ch.signal.typical_rom))
+                repeats = periodicity(np.array([t for t, _ in ch.history]), values)
+                strength = max(strength, repeats)
+                quality = max(quality, periodic_quality(values, ch.signal.typical_rom, repeats))
             else:
-                scores.append(signal_quality(values, ch.signal.typical_rom))
-        return max(scores, default=0.0)
+                quality = max(quality, signal_quality(values, ch.signal.typical_rom))
+        return quality, strength
 
     def _review(self) -> bool:
-        """Switch to a clearly cleaner signal; True when the active signal changed."""
+        """Switch to a clearly cleaner signal; True when the active signal changed. Without a
+        spec, the active signal's reps are trusted once it repeats (``PERIODIC_MIN_STRENGTH``)."""
         n_signals = len({ch.index for ch in self.channels})
         if n_signals < 2:
             return False
-        scores = [self.quality(i) for i in range(n_signals)]
+        scores, strengths = zip(*(self._scores(i) for i in range(n_signals)), strict=True)
         best = int(np.argmax(scores))
         margin = PERIODIC_SWITCH_MARGIN if self.periodic else SWITCH_MARGIN
-        if best != self.active and scores[best] > margin * scores[self.active]:
+        changed = best != self.active and scores[best] > margin * scores[self.active]
+        if changed:
             self.active = best
-            return True
-        return False
+        if self.periodic:
+            self.trusted = strengths[self.active] >= PERIODIC_MIN_STRENGTH
+        return changed
