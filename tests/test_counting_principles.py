@@ -3,6 +3,9 @@
 - Set-up before a set (picking a bar or a bell up, a hinge to lift it) is not a rep.
 - A set may start in the middle of a rep; the cadence may change within a set; a rep may pause long
   at the bottom. None of it costs a rep.
+- What is counted is what defines the exercise, measured where it is seen: a swing is the bell's
+  climb (hiking and parking the bell fold the hips as deep), and an elbow that the world model
+  flattens behind the head is read in the picture.
 - Any repetitive movement is counted without an exercise spec, and reported as "unknown".
 Counts come from the hand-counted manifest; nothing here is tuned per clip.
 """
@@ -20,6 +23,7 @@ from synthetic import dips, stick_pose
 from app.engine.events import Event, ExerciseRecognized, RepCounted
 from app.engine.exercises.auto import AutoExerciseAnalyzer
 from app.engine.exercises.consistency import SetJudge, Shape
+from app.engine.exercises.spec import get_spec
 from app.engine.offline import count_track
 
 # --------------------------------------------------------------------------- set-up
@@ -74,6 +78,38 @@ def test_no_rep_is_lost_to_how_the_set_starts_or_its_pace(name: str, litert_full
     assert len(analyzer.reps) == truth["reps"]
     turns = [r.turn_s for r in analyzer.reps]
     assert turns == sorted(turns)
+
+
+# --------------------------------------------------------------------------- what is measured
+
+
+def test_the_swing_counted_is_the_bell_not_the_hips(litert_full: Any) -> None:
+    """kettlebellswing_01 hikes the bell off the floor and parks it at the end: both fold the hips
+    as deep as a swing, neither lifts the hands to the chest. Each rep counted is a swing, its turn
+    at the top where the hand count timed it."""
+    name = "kettlebellswing_01.mp4"
+    truth = manifest()[name]
+    analyzer, _ = count_track(poses_of(name, litert_full), truth["exercise"])
+    assert len(analyzer.reps) == truth["reps"]
+    tops = [float(x) for x in truth["rep_times_s_approx"].split()]
+    assert all(min(abs(r.turn_s - top) for top in tops) < 0.4 for r in analyzer.reps)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ohtricepsext_01.mp4",  # hands behind the head: the world skeleton bends the elbow ~30 degrees
+        "benchpress_01.mp4",  # filmed from the feet: the arms point at the lens
+    ],
+)
+def test_an_elbow_the_world_model_flattens_is_read_in_the_picture(name: str, litert_full: Any) -> None:
+    truth = manifest()[name]
+    analyzer, _ = count_track(poses_of(name, litert_full), truth["exercise"])
+    assert len(analyzer.reps) == truth["reps"]
+    movement = get_spec(truth["exercise"]).movement
+    assert movement is not None
+    floor = movement.primary.min_rom  # each rep's elbow moved a full rep's range, as the picture shows
+    assert all(r.rom_deg is not None and r.rom_deg >= floor for r in analyzer.reps)
 
 
 # --------------------------------------------------------------------------- any movement

@@ -41,6 +41,9 @@ from .spec import ExerciseSpec
 PERIODIC_OVERLAP = 0.25
 #: A set ends after this many seconds without a rep (or this many median rep durations).
 SET_GAP_S = 8.0
+#: Form rules also see this much of the rest position before a rep, seconds: where a rep starts
+#: from a loaded position (a swing's backswing), that position is part of its form.
+FORM_LEAD_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,12 @@ class ExerciseAnalyzer:
         for item in self._judge.close():
             events += self._count(item, t)
         return events
+
+    def _forget_dropped(self) -> None:
+        """What the judge found was not a rep must not hide a real rep from another signal."""
+        for item in self._judge.dropped:
+            if item.cand in self._accepted:  # (a long run of set-up may have left the window)
+                self._accepted.remove(item.cand)
 
     def finish(self, t: float) -> list[Event]:
         """End of stream: close the open set or hold."""
@@ -201,9 +210,7 @@ class ExerciseAnalyzer:
         if not confirmed:
             held_at = (round(cand.start_t, 3), round(cand.end_t, 3))  # as RepDetail rounds them
             events.append(RepHeld(t=now, exercise=self.spec.id, start_s=held_at[0], end_s=held_at[1]))
-        for item in self._judge.dropped:  # set-up: it must not hide a real rep from another signal
-            if item.cand in self._accepted:  # (a long run of set-up may have left the window)
-                self._accepted.remove(item.cand)
+        self._forget_dropped()
         return events
 
     def _count(self, held: _Held, now: float) -> list[Event]:
@@ -237,9 +244,10 @@ class ExerciseAnalyzer:
     def _primary_disagrees(self, cand: RepCandidate, channel: Channel) -> bool:
         """A rep seen only by a secondary signal needs the primary one to have moved too, where
         the primary is clearly measured: bending over to pick up a bottle lowers the hips like a
-        squat, but the knees barely bend."""
+        squat, but the knees barely bend. The primary joint seen in the picture is the primary
+        itself, measured where the world model flattens it: it needs no second opinion."""
         assert self.spec.movement is not None
-        if channel.index == 0 or self.periodic:
+        if channel.index == 0 or self.periodic or channel.signal.joints == self.spec.movement.primary.joints:
             return False
         track = self._rep_track(cand)
         if track is None:
@@ -288,8 +296,8 @@ class ExerciseAnalyzer:
         primary = self.spec.movement.primary
         if self.periodic:  # no primary joint: the range of the signal that counted, if an angle
             return round(cand.depth, 1) if channel.signal.kind == "angle" else None
-        if channel.index == 0 and primary.kind == "angle":
-            return round(cand.depth, 1)
+        if primary.kind == "angle" and channel.signal.joints == primary.joints:
+            return round(cand.depth, 1)  # the primary, or the primary seen in the picture
         if primary.kind != "angle" or track is None:
             return None
         raw = self._primary_raw(track, channel.side)
@@ -340,13 +348,22 @@ class ExerciseAnalyzer:
             mean_speed_dps=round(speed, 1),
             peak_speed_dps=round(peak, 1),
             side="" if channel.side == "both" else channel.side,
-            faults=self._faults(track),
+            # the rest position before the rep is part of its form (a swing's backswing)
+            faults=self._faults(self._frames_between(cand.start_t - FORM_LEAD_S, cand.end_t), channel),
         )
 
-    def _faults(self, track: feat.Track | None) -> tuple[str, ...]:
+    def _faults(self, track: feat.Track | None, channel: Channel) -> tuple[str, ...]:
+        """Form rules on the rep's frames; rules on the primary signal read the primary joints as
+        the counting signal saw them (in the picture, where the world model flattened them)."""
         if not self.spec.form or track is None:
             return ()
-        raw = self._primary_raw(track, "both")
+        assert self.spec.movement is not None
+        signal = self.spec.movement.primary
+        if channel.signal.joints == signal.joints and not self.periodic:
+            signal = channel.signal
+        raw = np.asarray(
+            (raw_signal(track, signal, "left") + raw_signal(track, signal, "right")) / 2, np.float64
+        )
         return tuple(rule.id for rule in self.spec.form if form.evaluate(rule, track, raw))
 
     # ------------------------------------------------------------------ holds

@@ -9,6 +9,11 @@ With no exercise spec (``periodic``), the body's main signals are all candidates
 orientations, and the active one is the one that *repeats* most clearly: a rep is a movement like
 the set's other reps, so a signal whose recent history is self-similar at some period wins over
 one that only moved a lot once (walking in, sitting down).
+
+With a spec whose primary signal is a joint angle, the same angle measured in the picture is a last
+candidate. World landmarks make angles independent of the view, but the world model guesses what it
+cannot see and can flatten a movement the camera plainly shows (hands behind the head, arms
+pointing at the lens); the picture is used only then (see ``ChannelSet._flattened``).
 """
 
 from __future__ import annotations
@@ -138,6 +143,9 @@ class ChannelSet:
         self.periodic = periodic
         self._window_s = PERIODIC_WINDOW_S if periodic else QUALITY_WINDOW_S
         signals = list(spec.movement.signals)
+        primary = spec.movement.primary
+        if not periodic and primary.kind == "angle":  # the primary seen in the picture, last
+            signals.append(primary.model_copy(update={"kind": "image_angle"}))
         if periodic:  # which end is the rest position is not known: try both
             signals += [_flipped(s) for s in signals]
         sides = ("left", "right") if spec.movement.sides == "independent" else ("both",)
@@ -233,8 +241,25 @@ class ChannelSet:
         """Some counter of the active signal is between the start and the end of a rep."""
         return any(ch.counter.in_rep for ch in self.channels if ch.index == self.active)
 
+    def _flattened(self, twin: Channel) -> bool:
+        """The world model flattens the primary angle where the picture shows it moving (hands
+        behind the head, arms foreshortened towards the camera): over the window, the primary
+        moves less than a rep's floor on every side. Only then is its picture twin a candidate;
+        elsewhere the world angle, which does not depend on the view, is the better measure."""
+        moved = 0.0
+        for ch in self.channels:
+            if ch.index == 0 and ch.history:
+                values = np.array([v for _, v in ch.history])
+                finite = values[np.isfinite(values)]
+                if finite.size >= 10:
+                    moved = max(moved, float(np.percentile(finite, 95) - np.percentile(finite, 5)))
+        return moved < twin.signal.min_rom
+
     def _scores(self, index: int) -> tuple[float, float]:
         """A signal's quality (its clearer side) and, without a spec, how strongly it repeats."""
+        first = next(ch for ch in self.channels if ch.index == index)
+        if first.signal.kind == "image_angle" and index != self.active and not self._flattened(first):
+            return 0.0, 0.0
         quality = strength = 0.0
         for ch in self.channels:
             if ch.index != index or not ch.history:

@@ -33,6 +33,8 @@ def raw_signal(track: feat.Track, signal: SignalSpec, side: str) -> FloatArray:
     j = signal.joints
     if signal.kind == "angle":
         return feat.side_angle(track, (j[0], j[1], j[2]), side, world=True)
+    if signal.kind == "image_angle":
+        return feat.side_angle(track, (j[0], j[1], j[2]), side, world=False)
     if signal.kind == "elevation":
         return feat.elevation(track, j[0], side)
     if signal.kind == "twist":

@@ -27,7 +27,7 @@ from app.errors import ExerciseSpecError
 
 from .features import JOINTS
 
-SignalKind = Literal["angle", "height", "distance", "elevation", "twist"]
+SignalKind = Literal["angle", "image_angle", "height", "distance", "elevation", "twist"]
 SideMode = Literal["average", "independent"]
 Phase = Literal["eccentric", "concentric"]
 
@@ -40,8 +40,10 @@ class SignalSpec(_Strict):
     """The 1-D movement signal.
 
     ``angle``: the angle at the middle joint of ``joints`` (3 generic joint names), in degrees,
-    from world landmarks. ``height``: height of ``joints[0]`` above ``joints[1]`` in metres (world
-    landmarks, whose y axis is the camera's vertical). ``distance``: distance between ``joints[0]``
+    from world landmarks. ``image_angle``: the same angle measured in the picture (the channels
+    add it for a primary angle, for where the world model flattens a movement the camera sees).
+    ``height``: height of ``joints[0]`` above ``joints[1]`` in metres (world landmarks, whose y
+    axis is the camera's vertical). ``distance``: distance between ``joints[0]``
     and ``joints[1]`` in metres. ``elevation``: height of ``joints[0]`` in the image, in frame
     heights (a whole-body rise: a jump, a step onto a box; only with a camera that stands still).
     ``twist``: rotation of the ``joints[0]`` line (shoulders) against the ``joints[1]`` line (hips)
@@ -57,7 +59,7 @@ class SignalSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_joints(self) -> SignalSpec:
-        need = {"angle": 3, "elevation": 1}.get(self.kind, 2)
+        need = {"angle": 3, "image_angle": 3, "elevation": 1}.get(self.kind, 2)
         if len(self.joints) != need:
             raise ValueError(f"a {self.kind!r} signal needs {need} joints, got {len(self.joints)}")
         unknown = [j for j in self.joints if j not in (*JOINTS, "nose")]
