@@ -12,9 +12,11 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Path as FPath
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -22,6 +24,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from app import __version__
+from app.errors import StorageError
+from app.storage.pins import PinLockout, verify_pin
 from app.sync.wire import (
     MAX_PULL_ROWS,
     CheckRequest,
@@ -35,7 +39,7 @@ from app.sync.wire import (
     Summary,
 )
 
-from . import problems
+from . import gym, problems
 from . import service as svc
 from .config import ServerConfig
 from .db import make_engine, migrate
@@ -119,6 +123,35 @@ def _device(conn: Connection, credentials: HTTPAuthorizationCredentials | None) 
     if device is None:
         raise ProblemError(401, "Unknown device token", "Enrol the device again.", headers=challenge)
     return device
+
+
+#: Wrong member PINs, per gym and profile, across every device of the server (one per process).
+_PINS = PinLockout()
+
+
+def _check_member_pin(conn: Connection, gym_id: str, profile_id: str, pin: str | None) -> None:
+    """A PIN-protected member's data leaves the server only with her PIN; wrong PINs in a row lock
+    the profile for a while (a four-digit PIN is not to be found by trying)."""
+    stored = conn.execute(
+        text("SELECT pin_hash FROM profiles WHERE gym_id = :g AND id = :p"), {"g": gym_id, "p": profile_id}
+    ).scalar_one_or_none()
+    if stored is None:
+        return
+    if not pin:
+        raise ProblemError(
+            403, "Member PIN required", "This member's data is protected by a PIN: send X-Member-PIN."
+        )
+    who = f"{gym_id}/{profile_id}"
+    try:
+        _PINS.check(who)
+    except StorageError as exc:
+        raise ProblemError(429, "Too many wrong PINs", str(exc).replace(who, "this member")) from exc
+    if not verify_pin(pin.strip(), stored):
+        _PINS.failed(who)
+        raise ProblemError(
+            403, "Wrong member PIN", "The PIN does not open this member's data; nothing was sent."
+        )
+    _PINS.succeeded(who)
 
 
 def _request_hash(body: BaseModel) -> bytes:
@@ -226,6 +259,102 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         if result.status == "mismatch":
             log.warning("device %s differs from the server in %s", device.id, result.differ)
         return result
+
+    @app.get(
+        "/v1/leaderboards/{board}",
+        response_model=gym.Leaderboard,
+        responses=problems.responses(401, 429),
+        tags=["gym"],
+    )
+    def leaderboard(
+        request: Request,
+        auth: Bearer,
+        *,
+        board: gym.Board,
+        period: gym.Period = "week",
+        exercise: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = None,
+        today: Annotated[date | None, Query(description="the asking device's local date")] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> gym.Leaderboard:
+        """The gym's members ranked on one board (the kiosk's boards), plausible sets only."""
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            return gym.gym_leaderboard(
+                conn,
+                device.gym_id,
+                board=board,
+                period=period,
+                today=today or date.today(),
+                exercise=exercise,
+                limit=limit,
+            )
+
+    @app.get(
+        "/v1/profiles/{profile_id}/export",
+        responses={
+            200: {"content": {t: {} for t in ("application/json", "application/zip", "application/pdf")}},
+            **problems.responses(401, 403, 404, 429),
+        },
+        response_class=Response,
+        tags=["gym"],
+    )
+    def member_export(
+        request: Request,
+        auth: Bearer,
+        *,
+        profile_id: Annotated[str, FPath(min_length=1, max_length=64)],
+        format: Literal["json", "csv", "pdf"] = "json",
+        period: Literal["week", "month", "year"] = "month",
+        today: Annotated[date | None, Query(description="the asking device's local date")] = None,
+        pin: Annotated[str | None, Header(alias="X-Member-PIN", max_length=32)] = None,
+    ) -> Response:
+        """A member's data as a device exports it (JSON, or CSV files in a zip) or prints it (the
+        PDF report of ``period``). A PIN-protected member's needs her PIN (``X-Member-PIN``)."""
+        day = today or date.today()
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            name = gym.profile_exists(conn, device.gym_id, profile_id)
+            if name is None:
+                raise ProblemError(404, "No such member", f"The gym has no profile {profile_id}.")
+            _check_member_pin(conn, device.gym_id, profile_id, pin)
+            since = gym.report_since(period, day) if format == "pdf" else None
+            with gym.device_copy(conn, device.gym_id, profile_id=profile_id, since=since) as db:
+                if format == "pdf":
+                    body, media = (
+                        gym.report_pdf(db, period=period, today=day, profile=name, pin=pin),
+                        "application/pdf",
+                    )
+                else:
+                    body, media = gym.member_export(db, format)
+        filename = f"spotter-{profile_id[:8]}.{'zip' if format == 'csv' else format}"
+        return Response(
+            body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
+
+    @app.get(
+        "/v1/reports/gym",
+        responses={200: {"content": {"application/pdf": {}}}, **problems.responses(401, 429)},
+        response_class=Response,
+        tags=["gym"],
+    )
+    def gym_report(
+        request: Request,
+        auth: Bearer,
+        month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
+    ) -> Response:
+        """The gym's monthly report: every member's workouts of the month, as a device prints it."""
+        day = date.fromisoformat(f"{month}-01") if month else date.today()
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            with gym.device_copy(
+                conn, device.gym_id, profile_id=None, since=gym.report_since("month", day)
+            ) as db:
+                body = gym.report_pdf(db, period="month", today=day, profile=None, pin=None)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="spotter-gym-{day:%Y-%m}.pdf"'},
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

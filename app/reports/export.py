@@ -9,7 +9,8 @@ whose achieved_reps is 0; null for a set of reps).
 reps: id, set_id, index, start_s, turn_s, end_s, eccentric_s, pause_s, concentric_s, rom_deg,
 mean_speed_dps, peak_speed_dps, side, faults (JSON: a list; CSV: ids joined by ";").
 Times are UTC ISO-8601; durations in seconds; angles in degrees. Tombstoned rows are left out.
-Version 2 added ``utc_offset_min`` and ``hold_s``.
+Version 2 added ``utc_offset_min`` and ``hold_s``. Rows come in time order, ties broken by
+position and id, so the same data exports the same on every device (and from the sync server).
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ SCHEMA_PATH = Path(__file__).with_name("export.schema.json")
 EXPORT_VERSION = 2
 QUERIES = {
     "workouts": "SELECT w.id, p.name AS profile, w.started_at, w.ended_at, w.source, w.utc_offset_min "
-    "FROM workouts w JOIN profiles p ON p.id = w.profile_id WHERE w.deleted_at IS NULL ORDER BY w.started_at",
+    "FROM workouts w JOIN profiles p ON p.id = w.profile_id WHERE w.deleted_at IS NULL "
+    "ORDER BY w.started_at, w.id",
     "sets": "SELECT id, workout_id, exercise, position, started_at, ended_at, target_reps, achieved_reps, "
-    "clean_reps, partial_reps, load, unit, hold_s FROM sets WHERE deleted_at IS NULL ORDER BY started_at",
+    "clean_reps, partial_reps, load, unit, hold_s FROM sets WHERE deleted_at IS NULL "
+    "ORDER BY started_at, position, id",
     "reps": 'SELECT r.id, r.set_id, r.idx AS "index", r.start_s, r.turn_s, r.end_s, r.eccentric_s, '
     "r.pause_s, "
     "r.concentric_s, r.rom_deg, r.mean_speed_dps, r.peak_speed_dps, r.side, r.faults FROM reps r "
-    "JOIN sets s ON s.id = r.set_id WHERE r.deleted_at IS NULL ORDER BY s.started_at, r.idx",
+    "JOIN sets s ON s.id = r.set_id WHERE r.deleted_at IS NULL "
+    "ORDER BY s.started_at, s.position, s.id, r.idx",
 }
 
 
