@@ -54,15 +54,15 @@ def _enrol(args: argparse.Namespace, folder: Path) -> int:
 def _status(folder: Path) -> int:
     from app.storage import open_database
 
-    from . import local
+    from .run import pending_rows
     from .state import load_state, state_path
 
     state = load_state(folder)
     if state is None:
         print("not enrolled (spotter sync enrol --server URL --code CODE)")
         return 0
-    with open_database(folder, start_writer=False) as db, db.read() as conn:
-        pending = local.pending_count(conn, after=state.pushed_upto)
+    with open_database(folder, start_writer=False) as db:
+        pending = pending_rows(db, state)
     token = "the OS keyring" if state.token_store == "keyring" else f"the file {state.token_store}"
     print(f"server      {state.server}")
     print(f"gym         {state.gym}")
@@ -78,8 +78,7 @@ def _status(folder: Path) -> int:
 def _sync(folder: Path) -> int:
     from app.storage import open_database
 
-    from . import local
-    from .run import sync_now
+    from .run import pending_rows, sync_now
     from .state import load_state
 
     def progress(line: str) -> None:
@@ -92,8 +91,7 @@ def _sync(folder: Path) -> int:
             state = load_state(folder)
             if state is None:
                 raise
-            with db.read() as conn:
-                left = local.pending_count(conn, after=state.pushed_upto)
+            left = pending_rows(db, state)
             what = (
                 f"{left} local rows are not yet on the server" if left else "every local row is on the server"
             )

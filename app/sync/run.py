@@ -109,6 +109,13 @@ def connect(
     return state, SyncHttp(state.server, token=token, client=client, retry=retry)
 
 
+def pending_rows(db: Database, state: SyncState) -> int:
+    """Local rows not yet acknowledged by the server (``spotter sync status``'s "to push", the app's
+    "changes waiting")."""
+    with db.read() as conn:
+        return local.pending_count(conn, after=state.pushed_upto)
+
+
 def sync_now(
     db: Database,
     data_dir: Path,

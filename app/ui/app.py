@@ -1,8 +1,9 @@
 """``spotter`` with no command: the desktop and kiosk app.
 
 Sets up Qt (a clear message, not a traceback, where there is no display), opens the database once
-for the app's life, applies the look, and shows the window at the profile picker. Unexpected errors
-become a dialog that says what to do; the log keeps the traceback.
+for the app's life, applies the look, shows the window at the profile picker and starts the
+background sync (idle until the device is enrolled). Unexpected errors become a dialog that says
+what to do; the log keeps the traceback.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ def run_app(options: AppOptions) -> int:
         )
     from PySide6.QtWidgets import QApplication
 
+    from app.sync.background import BackgroundSync
     from app.ui import theme
     from app.ui.context import AppContext
     from app.ui.jobs import JobRunner
     from app.ui.screens.base import show_error
+    from app.ui.sync import AppSync
     from app.ui.window import MainWindow
 
     db = open_database(options.data_dir)
@@ -50,7 +53,8 @@ def run_app(options: AppOptions) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Spotter")
     theme.apply(app, high_contrast=settings.high_contrast, text_scale=settings.text_scale)
-    context = AppContext(db, settings, options, JobRunner())
+    sync = AppSync(BackgroundSync(db, db.path.parent))  # does nothing until the device is enrolled
+    context = AppContext(db, settings, options, JobRunner(), sync=sync)
     window = MainWindow(context)
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
@@ -68,6 +72,7 @@ def run_app(options: AppOptions) -> int:
     else:
         window.show()
     window.go("profiles")
+    sync.start()  # after the window: its first status finds the screens listening
     try:
         code = app.exec()
     finally:

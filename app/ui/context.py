@@ -1,4 +1,5 @@
-"""What every screen is handed: the open database, the settings, the options, a job runner, the member.
+"""What every screen is handed: the open database, the settings, the options, a job runner, the member
+(and the background sync).
 
 One ``AppContext`` per window, passed to each screen's constructor (no global, no singleton). Screens
 read and write through the domain operations (``app.storage.operations`` and friends) with
@@ -18,6 +19,7 @@ from app.storage.db import Database
 from app.storage.pins import PinLockout
 from app.ui.jobs import JobRunner
 from app.ui.options import AppOptions
+from app.ui.sync import AppSync
 from app.ui.voice import AppVoice
 
 
@@ -55,6 +57,12 @@ class AppContext:
     member: Member = field(default_factory=Member)
     voice: AppVoice | None = None  # the app's microphone listener, when voice commands are on
     lockout: PinLockout = field(default_factory=PinLockout)  # wrong PINs, members' and the admin's
+    sync: AppSync | None = None  # the background sync (None: none in this run, e.g. a test's context)
+
+    def workout_saved(self) -> None:
+        """A workout was just saved: the background sync sends it (never waits)."""
+        if self.sync is not None:
+            self.sync.workout_finished()
 
     @property
     def data_dir(self) -> Path:

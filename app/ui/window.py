@@ -30,6 +30,7 @@ from app.ui.context import AppContext
 from app.ui.screens.base import Screen
 from app.ui.screens.profiles import PinDialog
 from app.ui.voice import AppVoice, describe
+from app.ui.widgets.sync_status import SyncIndicatorWidget
 from app.voice.listener import Heard
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.voice_label = QLabel(describe("off"))
         self.voice_label.setAccessibleName("Voice commands state")
         self.statusBar().addPermanentWidget(self.voice_label)
+        if context.sync is not None:
+            self.statusBar().addPermanentWidget(SyncIndicatorWidget(context.sync))
         self.statusBar().addPermanentWidget(self.member_label)
         context.member.changed.connect(self._member_changed)
         settings = self.screens["settings"]
@@ -259,7 +262,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop every thread this window started (a live workout, background jobs)."""
+        """Stop every thread this window started (a live workout, background jobs) and the sync's."""
         if self._current is not None:
             self.screens[self._current[0]].leaving()
         workout = self.screens["workout"]
@@ -268,6 +271,8 @@ class MainWindow(QMainWindow):
             session.close_now()
         if self.context.voice is not None:
             self.context.voice.stop()
+        if self.context.sync is not None:
+            self.context.sync.stop()  # before the database closes; a sync in flight ends at its request
         self.context.jobs.shutdown(wait=True)
 
     def snap(self, directory: Path, name: str) -> Path:

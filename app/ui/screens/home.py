@@ -280,6 +280,7 @@ class HomeScreen(Screen):
 
         def done(workout_id: str | None) -> None:
             if workout_id is not None:
+                self.context.workout_saved()
                 self.nav.go("summary", workout_id)
             else:
                 self.source_note.setText(f"{path.name}: {self._guest_result}")

@@ -33,6 +33,7 @@ from app.ui.context import AppContext
 from app.ui.screens.base import Navigator, Screen, button, describe_error
 from app.ui.widgets import forms
 from app.ui.widgets.forms import Problem, ProblemLabel, ThemedScrollArea
+from app.ui.widgets.sync_status import SyncStatusWidget
 
 PROBE_INDICES = range(6)
 RESOLUTIONS: tuple[tuple[str, object], ...] = (
@@ -126,8 +127,10 @@ class SettingsScreen(Screen):
         self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, page)
         self.columns.setContentsMargins(0, 0, 8, 0)
         left, right = QVBoxLayout(), QVBoxLayout()
+        self.sync_panel = SyncStatusWidget(context.sync)
         sides = ((left, (self._camera(), self._pose(), self._coaching())),
-                 (right, (self._access(), self._privacy(), self._kiosk(), self._data())))  # fmt: skip
+                 (right, (self.sync_panel, self._access(), self._privacy(), self._kiosk(),
+                          self._data())))  # fmt: skip
         for column, panels in sides:
             for panel in panels:
                 column.addWidget(panel)
@@ -326,6 +329,7 @@ class SettingsScreen(Screen):
     # ------------------------------------------------------------------ actions
     def entered(self, payload: Any = None) -> None:
         self.revert_form()
+        self.sync_panel.refresh()  # the rows waiting, counted on the sync's thread
 
     def save_form(self) -> None:
         result = self.validated()

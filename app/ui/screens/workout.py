@@ -345,6 +345,8 @@ class WorkoutScreen(Screen):
         self._timer.stop()
         self.rest.stop()
         self.stage.camera_state = "ended"
+        if self.session is not None and self.session.plan.profile is not None:
+            self.context.workout_saved()  # the background sync sends it; nothing waits here
         self.nav.go("summary", self.session)
 
 
