@@ -49,6 +49,12 @@ from .problems import ProblemError
 
 log = logging.getLogger(__name__)
 
+#: A device's local date: within a century either side of the year 2000 (streaks reach two years
+#: back, and no gym trained before 1900).
+LocalDate = Annotated[
+    date | None,
+    Query(description="the asking device's local date", ge=date(1900, 1, 1), le=date(2099, 12, 31)),
+]
 IdempotencyKey = Annotated[
     str, Header(alias="Idempotency-Key", min_length=1, max_length=200, description="any unique string")
 ]
@@ -273,7 +279,7 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         board: gym.Board,
         period: gym.Period = "week",
         exercise: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = None,
-        today: Annotated[date | None, Query(description="the asking device's local date")] = None,
+        today: LocalDate = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> gym.Leaderboard:
         """The gym's members ranked on one board (the kiosk's boards), plausible sets only."""
@@ -305,7 +311,7 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
         profile_id: Annotated[str, FPath(min_length=1, max_length=64)],
         format: Literal["json", "csv", "pdf"] = "json",
         period: Literal["week", "month", "year"] = "month",
-        today: Annotated[date | None, Query(description="the asking device's local date")] = None,
+        today: LocalDate = None,
         pin: Annotated[str | None, Header(alias="X-Member-PIN", max_length=32)] = None,
     ) -> Response:
         """A member's data as a device exports it (JSON, or CSV files in a zip) or prints it (the
@@ -340,7 +346,9 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
     def gym_report(
         request: Request,
         auth: Bearer,
-        month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
+        month: Annotated[
+            str | None, Query(pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM, 1900 to 2099")
+        ] = None,
     ) -> Response:
         """The gym's monthly report: every member's workouts of the month, as a device prints it."""
         day = date.fromisoformat(f"{month}-01") if month else date.today()
@@ -355,6 +363,43 @@ def _routes(app: FastAPI, metrics: Metrics) -> None:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="spotter-gym-{day:%Y-%m}.pdf"'},
         )
+
+    @app.get(
+        "/v1/reps/{rep_id}/similar",
+        response_model=gym.Similar,
+        responses=problems.responses(401, 404, 429),
+        tags=["signatures"],
+    )
+    def similar(
+        request: Request,
+        auth: Bearer,
+        rep_id: Annotated[str, FPath(min_length=1, max_length=64)],
+        k: Annotated[int, Query(ge=1, le=50)] = 10,
+        member: Annotated[bool, Query(description="only the same member's reps")] = True,
+    ) -> gym.Similar:
+        """The reps moved most like this one (by movement signature, pgvector HNSW), and how
+        unusual it is for its member and exercise (``anomaly``: about 1 typical, 2 and more odd)."""
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            found = gym.similar_reps(conn, device.gym_id, rep_id, k=k, same_member=member)
+        if found is None:
+            raise ProblemError(404, "No such signed rep", f"The gym has no rep {rep_id} with a signature.")
+        return found
+
+    @app.post(
+        "/v1/recognise",
+        response_model=gym.Recognition,
+        responses=problems.responses(401, 413, 429),
+        tags=["signatures"],
+    )
+    def recognise(
+        request: Request, body: gym.Signature, auth: Bearer, idempotency_key: IdempotencyKey
+    ) -> gym.Recognition:
+        """The exercise of a movement, by the nearest signed reps of the gym (a second opinion
+        for the engine's recogniser). Reads only: the key is required like on every POST."""
+        with _transaction(request) as conn:
+            device = _device(conn, auth)
+            return gym.recognise(conn, device.gym_id, body.signature, k=body.k)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
@@ -375,6 +420,8 @@ def _document_problems(app: FastAPI) -> None:
             schemas.pop(name, None)
         for path in doc.get("paths", {}).values():
             for op in path.values():
+                if "requestBody" in op:  # a body that is not JSON at all: 400, before validation
+                    op["responses"].setdefault("400", {"description": "Bad Request"})
                 for code, resp in op.get("responses", {}).items():
                     if code.startswith(("4", "5")):
                         resp["content"] = {

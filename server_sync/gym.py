@@ -21,11 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select, text
 
+from app.engine.exercises.signature import SIZE as SIGNATURE_SIZE
 from app.programs.metrics import BOARDS, LB_TO_KG, MemberStats, board_score, leaderboard, streak
 from app.reports.data import period_bounds
 from app.reports.operations import BOARD_TITLES, export_document, write_report
@@ -293,3 +295,155 @@ def report_pdf(db: Database, *, period: str, today: date, profile: str | None, p
 def report_since(period: str, today: date) -> date:
     """The first local day a ``period`` report of ``today`` reads (its trend charts included)."""
     return period_bounds(period, today)[0] - REPORT_HISTORY
+
+
+# ------------------------------------------------------------------------- movement signatures
+class SimilarRep(_Model):
+    rep_id: str
+    exercise: str
+    member: str
+    started_at: str  # the set's start (UTC)
+    rom_deg: float | None
+    distance: float  # Euclidean, between signatures (``app.engine.exercises.signature``)
+
+
+class Similar(_Model):
+    rep_id: str
+    exercise: str
+    anomaly: float | None  # how unusual the rep is for this member and exercise (about 1: typical)
+    reps: list[SimilarRep]
+
+
+class Signature(_Model):
+    #: joint angles over 180 degrees: a real one lies in [0, 1]
+    signature: list[Annotated[float, Field(ge=-10.0, le=10.0)]] = Field(
+        min_length=SIGNATURE_SIZE, max_length=SIGNATURE_SIZE
+    )
+    k: int = Field(15, ge=1, le=100)  # neighbours that vote
+
+
+class Recognition(_Model):
+    exercise: str | None  # None when the gym has no signed reps yet
+    confidence: float  # the winner's share of the neighbours' weight
+    votes: dict[str, float]
+
+
+#: Neighbours behind an anomaly score, and the member's reps sampled for its baseline.
+ANOMALY_K = 5
+ANOMALY_BASELINE = 40
+
+_REP_JOIN = (
+    "reps r JOIN sets s ON s.gym_id = r.gym_id AND s.id = r.set_id "
+    "JOIN profiles p ON p.gym_id = s.gym_id AND p.id = s.profile_id"
+)
+_LIVE = "r.gym_id = :g AND r.deleted_at IS NULL AND s.deleted_at IS NULL AND r.embedding IS NOT NULL"
+
+
+def _filtered_search(conn: Connection) -> None:
+    """An HNSW scan filtered by gym (and member) keeps scanning until it has enough rows."""
+    conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """A signed rep: its signature (pgvector text), exercise, member and set."""
+
+    vector: str
+    exercise: str
+    profile: str
+    set_id: str
+
+
+def similar_reps(conn: Connection, gym_id: str, rep_id: str, *, k: int, same_member: bool) -> Similar | None:
+    """The ``k`` reps of the gym (or of the same member) moved most like ``rep_id``; None if the
+    rep is unknown or has no signature."""
+    found = conn.execute(
+        text(
+            "SELECT CAST(r.embedding AS text), s.exercise, s.profile_id, r.set_id "
+            f"FROM {_REP_JOIN} WHERE {_LIVE} AND r.id = :r"
+        ),
+        {"g": gym_id, "r": rep_id},
+    ).first()
+    if found is None:
+        return None
+    me = _Signed(*found)
+    _filtered_search(conn)
+    member = "AND s.profile_id = :pid" if same_member else ""
+    rows = conn.execute(
+        text(
+            "SELECT r.id, s.exercise, p.name, s.started_at, r.rom_deg, "
+            f"r.embedding <-> CAST(:v AS vector) AS d FROM {_REP_JOIN} WHERE {_LIVE} AND r.id <> :r {member} "
+            "ORDER BY r.embedding <-> CAST(:v AS vector) LIMIT :k"
+        ),
+        {"g": gym_id, "r": rep_id, "v": me.vector, "pid": me.profile, "k": k},
+    ).all()
+    reps = [
+        SimilarRep(rep_id=i, exercise=e, member=n, started_at=t, rom_deg=rom, distance=round(float(d), 4))
+        for i, e, n, t, rom, d in rows
+    ]
+    return Similar(rep_id=rep_id, exercise=me.exercise, anomaly=_anomaly(conn, gym_id, me), reps=reps)
+
+
+def _knn_distance(conn: Connection, gym_id: str, rep: _Signed) -> float | None:
+    """Mean distance to the member's ``ANOMALY_K`` nearest reps of the exercise, from other sets."""
+    d = conn.execute(
+        text(
+            f"SELECT avg(d) FROM (SELECT r.embedding <-> CAST(:v AS vector) AS d FROM {_REP_JOIN} "
+            f"WHERE {_LIVE} AND s.profile_id = :pid AND s.exercise = :ex AND r.set_id <> :set "
+            "ORDER BY r.embedding <-> CAST(:v AS vector) LIMIT :k) nn"
+        ),
+        {
+            "g": gym_id,
+            "v": rep.vector,
+            "pid": rep.profile,
+            "ex": rep.exercise,
+            "set": rep.set_id,
+            "k": ANOMALY_K,
+        },
+    ).scalar()
+    return None if d is None else float(d)
+
+
+def _anomaly(conn: Connection, gym_id: str, rep: _Signed) -> float | None:
+    """The rep's distance to its nearest like reps, over the same for the member's other reps of the
+    exercise (median of a sample): about 1 for a typical rep, higher for an unusual one; None until
+    the member has reps of the exercise in two other sets."""
+    mine = _knn_distance(conn, gym_id, rep)
+    if mine is None:
+        return None
+    sample = conn.execute(
+        text(
+            f"SELECT CAST(r.embedding AS text), r.set_id FROM {_REP_JOIN} WHERE {_LIVE} "
+            "AND s.profile_id = :pid AND s.exercise = :ex AND r.set_id <> :set ORDER BY r.id LIMIT :n"
+        ),
+        {"g": gym_id, "pid": rep.profile, "ex": rep.exercise, "set": rep.set_id, "n": ANOMALY_BASELINE},
+    ).all()
+    base = [_knn_distance(conn, gym_id, _Signed(v, rep.exercise, rep.profile, sid)) for v, sid in sample]
+    usual = [b for b in base if b is not None and b > 0]
+    if len(usual) < 3:
+        return None
+    return round(mine / float(np.median(usual)), 3)
+
+
+def recognise(conn: Connection, gym_id: str, signature: list[float], *, k: int = 15) -> Recognition:
+    """The exercise of a movement by its ``k`` nearest signed reps in the gym, weighted by nearness."""
+    _filtered_search(conn)
+    rows = conn.execute(
+        text(
+            f"SELECT s.exercise, r.embedding <-> CAST(:v AS vector) AS d FROM {_REP_JOIN} WHERE {_LIVE} "
+            "ORDER BY r.embedding <-> CAST(:v AS vector) LIMIT :k"
+        ),
+        {"g": gym_id, "v": str(list(signature)), "k": k},
+    ).all()
+    votes: dict[str, float] = {}
+    for exercise, d in rows:
+        votes[exercise] = votes.get(exercise, 0.0) + 1.0 / (float(d) + 0.05)
+    total = sum(votes.values())
+    if not total:
+        return Recognition(exercise=None, confidence=0.0, votes={})
+    best = max(votes, key=lambda e: votes[e])
+    return Recognition(
+        exercise=best,
+        confidence=round(votes[best] / total, 3),
+        votes={e: round(v / total, 3) for e, v in votes.items()},
+    )

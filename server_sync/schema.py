@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -37,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
 from sqlalchemy.types import TypeEngine
 
+from app.engine.exercises.signature import SIZE as SIGNATURE_SIZE
 from app.storage import schema as local
 
 metadata = MetaData(naming_convention=local.metadata.naming_convention)  # the devices' names
@@ -123,6 +126,25 @@ def _synced_copy(source: Table) -> Table:
 
 
 SYNCED: dict[str, Table] = {t.name: _synced_copy(t) for t in local.SYNCED_TABLES}
+
+#: A rep's movement signature as a pgvector, computed from the ``signature`` text the device sends
+#: (a JSON list); NULL when there is none or it is not ``SIGNATURE_SIZE`` numbers, so an odd
+#: signature never stops a device's sync. HNSW-indexed for nearest-neighbour search.
+EMBEDDING_SQL = (
+    r"CASE WHEN signature ~ '^\[[-+0-9.eE, ]*\]$' THEN CASE WHEN json_array_length(signature::json) = "
+    f"{SIGNATURE_SIZE} THEN signature::vector({SIGNATURE_SIZE}) END END"
+)
+SYNCED["reps"].append_column(
+    Column("embedding", Vector(SIGNATURE_SIZE), Computed(EMBEDDING_SQL, persisted=True))
+)
+Index(
+    "ix_reps_embedding",
+    SYNCED["reps"].c.embedding,
+    postgresql_using="hnsw",
+    postgresql_ops={"embedding": "vector_l2_ops"},
+)
+#: Server-side columns a device never sends nor receives.
+SERVER_ONLY_COLUMNS = ("gym_id", "origin_device", "server_seq", "embedding")
 #: The columns a device sends for each table.
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(c.name for c in local.metadata.tables[name].columns if c.name not in LOCAL_ONLY_COLUMNS)

@@ -42,7 +42,6 @@ CODE_TTL = timedelta(hours=24)
 KEEP_SPENT_CODES = timedelta(days=30)  # expired codes are kept this long (who enrolled what), then dropped
 KEEP_RESPONSES = timedelta(hours=24)  # how long a POST's answer is replayed for its Idempotency-Key
 INSERT_CHUNK = 500
-SERVER_COLUMNS = ("gym_id", "origin_device", "server_seq")
 TIME_COLUMNS = ("created_at", "modified_at", "deleted_at")
 
 
@@ -312,7 +311,7 @@ def _newer_versions(
 
 
 def _device_row(row: Any) -> dict[str, Any]:
-    return {k: v for k, v in dict(row).items() if k not in SERVER_COLUMNS}
+    return {k: v for k, v in dict(row).items() if k not in s.SERVER_ONLY_COLUMNS}
 
 
 # -------------------------------------------------------------------------------------- pull
@@ -325,7 +324,7 @@ def pull(
     limit = max(1, min(limit, MAX_PULL_ROWS))
     parts = [
         f"SELECT '{name}' AS tbl, server_seq, origin_device, "
-        "to_jsonb(src) - '{gym_id,origin_device,server_seq}'::text[] AS data "
+        f"to_jsonb(src) - '{{{','.join(s.SERVER_ONLY_COLUMNS)}}}'::text[] AS data "
         f"FROM {name} src WHERE gym_id = :g AND server_seq > :after"
         for name in s.SYNCED
     ]

@@ -22,6 +22,7 @@ class RepDetail:
     peak_speed_dps: float
     side: str = ""  # "left" / "right" for alternating exercises, "" otherwise
     faults: tuple[str, ...] = ()
+    signature: tuple[float, ...] = ()  # how the body moved (``exercises.signature``), to compare reps
 
 
 def rep_to_json(r: RepDetail) -> dict[str, object]:

@@ -37,7 +37,7 @@ from .writer import DatabaseWriter
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # PRAGMA user_version written by the newest migration this build knows
+SCHEMA_VERSION = 3  # PRAGMA user_version written by the newest migration this build knows
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATIONS = Path(__file__).with_name("migrations")
 KEEP_BACKUPS = 5

@@ -165,6 +165,7 @@ def rep_values(set_id: str, rep: RepDetail, idx: int | None = None) -> dict[str,
         "turn_s": rep.turn_s, "end_s": rep.end_s, "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s,
         "concentric_s": rep.concentric_s, "rom_deg": rep.rom_deg, "mean_speed_dps": rep.mean_speed_dps,
         "peak_speed_dps": rep.peak_speed_dps, "side": rep.side, "faults": json.dumps(list(rep.faults)),
+        "signature": json.dumps(list(rep.signature)) if rep.signature else None,
     }  # fmt: skip
 
 
@@ -193,6 +194,8 @@ def finish_workout(conn: Connection, workout_id: str, *, ended_at: str | None = 
 # ----------------------------------------------------------------- events, cues, PRs, exports
 def record_event(conn: Connection, workout_id: str, event: Event, *, set_id: str | None = None) -> str:
     payload = {k: v for k, v in dataclasses.asdict(event).items() if k != "t"}
+    if isinstance(payload.get("rep"), dict):
+        payload["rep"].pop("signature", None)  # kept once, on the rep's own row
     values = {
         "workout_id": workout_id, "set_id": set_id, "t": event.t, "kind": type(event).__name__,
         "payload": json.dumps(payload, default=str),

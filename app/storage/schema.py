@@ -167,6 +167,7 @@ reps = Table(
     Column("peak_speed_dps", Float, nullable=False),
     Column("side", Text, nullable=False),
     Column("faults", Text, nullable=False),  # JSON list of fault ids
+    Column("signature", Text, nullable=True),  # JSON list: RepDetail.signature (NULL: none measured)
     *_sync_columns(),
     Index("ix_reps_set_idx", "set_id", "idx"),
 )

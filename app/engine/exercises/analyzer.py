@@ -35,6 +35,7 @@ from .consistency import SetJudge, Shape, joint_profile
 from .counter import RepCandidate
 from .holds import HoldTracker
 from .signals import raw_signal
+from .signature import movement_signature
 from .spec import ExerciseSpec
 
 #: Without a spec, a rep sharing this much of its time with a counted one is the same movement.
@@ -350,6 +351,7 @@ class ExerciseAnalyzer:
             side="" if channel.side == "both" else channel.side,
             # the rest position before the rep is part of its form (a swing's backswing)
             faults=self._faults(self._frames_between(cand.start_t - FORM_LEAD_S, cand.end_t), channel),
+            signature=movement_signature(track),
         )
 
     def _faults(self, track: feat.Track | None, channel: Channel) -> tuple[str, ...]:
