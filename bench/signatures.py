@@ -116,7 +116,8 @@ def main() -> int:
         np.fill_diagonal(d, np.inf)
         knn = np.sort(d, axis=1)[:, :3].mean(axis=1)
         score = knn / np.median(knn)
-        near = [min(form["good"] + form["bad"], key=lambda t, tt=tt: abs(t - tt)) for tt in turns[c["file"]]]
+        marked = np.asarray(form["good"] + form["bad"], np.float64)
+        near = [float(marked[np.argmin(np.abs(marked - turn))]) for turn in turns[c["file"]]]
         bad = [float(s) for s, t in zip(score, near, strict=True) if t in form["bad"]]
         good = [float(s) for s, t in zip(score, near, strict=True) if t in form["good"]]
         print(
