@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -54,3 +59,41 @@ def server_config(**overrides: object) -> ServerConfig:
 
 def new_gym() -> str:
     return f"gym-{uuid.uuid4().hex[:8]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_serve(
+    data_dir: Path, port: int, log: Path, *, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``spotter-sync serve`` as its own process (its own session, so a test can kill it and all it
+    started), once it answers ``/v1/health``; its output goes to ``log``."""
+    env = env if env is not None else {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [
+        sys.executable,
+        "-m",
+        "server_sync.cli",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-2000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"serve did not answer: {log.read_text()[-2000:]}")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import random
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -368,18 +366,3 @@ def test_settings_screen_shows_the_state_and_sync_now_never_blocks(
         sync.stop()
         context.db.close()
     assert not sync.service.running
-
-
-def test_the_background_sync_imports_without_qt() -> None:
-    script = (
-        "import sys, importlib.abc\n"
-        "class Block(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.startswith(('PySide', 'PyQt', 'shiboken')): raise ImportError(name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "import app.sync.background\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]

@@ -7,42 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-from sync_support import open_folder
+from sync_support import free_port, open_folder, start_serve
 
 from server_sync.embedded import EmbeddedPostgres, read_postmaster
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    command = [sys.executable, "-m", "server_sync.cli", "--data-dir", str(data_dir)]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"serve did not answer: {log.read_text()[-2000:]}")
 
 
 def postgres_alive(folder: Path) -> bool:
@@ -110,7 +81,7 @@ def test_sync_client_and_server_import_without_qt() -> None:
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.startswith(('PySide', 'PyQt', 'shiboken')): raise ImportError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import app.sync.run, app.sync.commands, server_sync.api, server_sync.cli\n"
+        "import app.sync.run, app.sync.commands, app.sync.background, server_sync.api, server_sync.cli\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False

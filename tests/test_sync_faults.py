@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +39,7 @@ import pytest
 import uvicorn
 from fault_proxy import FaultProxy, Request
 from sqlalchemy import Engine, select
-from sync_support import new_gym, open_folder, server_config
+from sync_support import free_port, new_gym, open_folder, server_config, start_serve
 from workouts import seed_workouts
 
 from app.errors import SyncError
@@ -300,43 +299,10 @@ def test_a_hundred_faults_lose_and_double_nothing(
 
 
 # ------------------------------------------------------------------------- crashes, for real
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["SPOTTER_SYNC_RATE_PER_S"] = "0"  # no rate limit: the test syncs fast
     return env
-
-
-def start_serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "server_sync.cli",
-        "--data-dir",
-        str(data_dir),
-        "serve",
-        "--port",
-        str(port),
-    ]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=serve_env(), start_new_session=True
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"serve did not answer: {log.read_text()[-2000:]}")
 
 
 KILL_AT_PAGE = 7
@@ -357,7 +323,7 @@ def test_server_sigkilled_mid_push_resumes_with_nothing_lost_or_doubled(
     engine: Engine | None = None
     devices: list[Device] = []
     try:
-        procs.append(start_serve(data, port, log))
+        procs.append(start_serve(data, port, log, env=serve_env()))
         engine = make_engine(EmbeddedPostgres(pg).url, pool_size=1)  # the server's Postgres, to look in
         cli = [sys.executable, "-m", "server_sync.cli", "--data-dir", str(data), "enrol-code", "--gym", gym]
 
@@ -407,7 +373,9 @@ def test_server_sigkilled_mid_push_resumes_with_nothing_lost_or_doubled(
             assert held == with_page if committed else held in (answered, with_page)  # a page: all or nothing
             killed_page = "committed" if held > answered else "rolled back"
 
-            procs.append(start_serve(data, port, log))  # the same folder: its Postgres taken over
+            procs.append(
+                start_serve(data, port, log, env=serve_env())
+            )  # the same folder: its Postgres taken over
             report = kiosk.sync()
             assert report is not None and report.check == "ok"
             home = Device(tmp_path, "home", proxy.url, code(), seed=SEED + 1)
