@@ -39,7 +39,7 @@ from app.sync.wire import (
     Summary,
 )
 
-from . import gym, problems
+from . import gym, problems, tracing
 from . import service as svc
 from .config import ServerConfig
 from .db import make_engine, migrate
@@ -80,6 +80,8 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None) -> FastAPI
                 migrate(app.state.engine)
             yield
         finally:
+            if app.state.tracer_provider is not None:
+                app.state.tracer_provider.shutdown()  # the spans still queued are sent first
             if own_engine and getattr(app.state, "engine", None) is not None:
                 app.state.engine.dispose()
             if embedded is not None:
@@ -101,6 +103,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None) -> FastAPI
     app.add_middleware(ObserveMiddleware, metrics=metrics, limiter=limiter)
     _routes(app, metrics)
     _document_problems(app)
+    app.state.tracer_provider = tracing.install(app)
     return app
 
 

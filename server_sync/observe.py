@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -124,6 +125,9 @@ class ObserveMiddleware:
         request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
+        span = trace.get_current_span()  # the request's span when tracing is on (``tracing``)
+        if span.is_recording():
+            span.set_attribute("spotter.request_id", request_id)
         started = time.perf_counter()
         status = 500
         caller = _caller(headers, scope)
