@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", help="exercise id, or any to count whatever repeats (default: recognise it)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--fps", type=float, default=15.0, help="poses per second of video (default: 15)")
+    p.add_argument(
+        "--recognise-by", choices=("recogniser", "neighbours"), default="recogniser",
+        help="without --exercise: the recogniser (default), or the signed reps in the database the "
+        "movement is most like (the recogniser where there are none)",
+    )  # fmt: skip
     _add_save_args(p, save_help="store the workout, set and reps in the database", load_of="the set")
     _add_pose_args(p)
 
@@ -215,11 +220,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         check_save_pin(args)
     info = probe(args.video)
+    bank = None
+    if args.recognise_by == "neighbours" and args.exercise is None:
+        from app.storage import open_database
+        from app.storage.operations import neighbour_bank
+
+        with open_database(args.data_dir) as db:
+            bank = neighbour_bank(db)
+        if not len(bank):
+            print("spotter: no signed reps in the database yet: the recogniser decides.", file=sys.stderr)
     estimator = create_estimator(args.backend, args.model, threads=args.threads)
     progress = _progress_bar(info.frames) if info.duration_s > 20 and sys.stderr.isatty() else None
     try:
         result = analyze_video(
-            args.video, estimator, exercise=args.exercise, target_fps=args.fps, progress=progress
+            args.video,
+            estimator,
+            exercise=args.exercise,
+            target_fps=args.fps,
+            progress=progress,
+            neighbours=bank,
         )
     finally:
         estimator.close()

@@ -5,11 +5,12 @@
 - Likeness: for each rep of a scored clip, its 5 nearest signatures among the other clips' reps:
   the share that are the same exercise (precision at 5).
 - Recognition by nearest neighbours (``app.engine.exercises.neighbours``), leaving each clip out
-  of the bank (the other clips' reps, counted with their exercise given): the clip's reps counted
-  by the any-movement counter (no exercise known, as the engine would use it) and, as a ceiling,
-  its reps counted with the exercise given. Against the engine's recogniser on the same clips,
-  and the two combined (neighbours decide where the recogniser is below its confidence floor).
-  Scored on the clips whose exercise has at least one other clip (a bank cannot know the rest).
+  of the bank (the other clips' reps, counted with their exercise given): the engine's option
+  (``analyze --recognise-by neighbours``: the recogniser's best three, each counted with its spec,
+  the one moving most like the bank's reps of it), a plain vote by the clip's any-movement reps,
+  and, as a ceiling, a vote by its reps counted with the exercise given; against the recogniser
+  alone. Scored on the clips whose exercise has at least one other clip (a bank cannot know the
+  rest).
 - Anomaly: on the clips with hand-marked good and bad reps, each rep's mean distance to its 3
   nearest reps of the same clip, over the clip's median: how well that ranks bad reps above good
   ones (AUC; 0.5 is chance).
@@ -29,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from accuracy import DATA, SCORED, load_track
 
-from app.engine.exercises.anymove import ANY, RECOGNITION_MIN_CONFIDENCE
+from app.engine.exercises.anymove import ANY
 from app.engine.exercises.neighbours import NeighbourBank
 from app.engine.exercises.recognize import recognize_exercise
 from app.engine.exercises.signature import SIZE
 from app.engine.exercises.spec import catalogue, family, get_spec
-from app.engine.offline import count_track
+from app.engine.offline import recognise_by_neighbours, count_track
 
 
 def auc(bad: list[float], good: list[float]) -> float:
@@ -59,6 +60,7 @@ def main() -> int:
     given: dict[str, list[tuple[float, ...]]] = {}
     anything: dict[str, list[tuple[float, ...]]] = {}
     engine: dict[str, tuple[str, float]] = {}
+    tracks = {}
     turns: dict[str, list[float]] = {}
     for c in clips:
         name = c["file"]
@@ -68,6 +70,7 @@ def main() -> int:
         turns[name] = [r.turn_s for r in reps if len(r.signature) == SIZE]
         anything[name] = [r.signature for r in count_track(track, ANY)[0].reps if len(r.signature) == SIZE]
         engine[name] = recognize_exercise(track.to_track())
+        tracks[name] = track
     home = {c["file"]: family(get_spec(c["exercise"])) for c in clips}
 
     def bank_without(name: str) -> NeighbourBank:
@@ -92,14 +95,15 @@ def main() -> int:
         by_given, _ = bank.recognise(given[name])
         ex, conf = engine[name]
         engine_family = family(get_spec(ex))
-        combined = engine_family if conf >= RECOGNITION_MIN_CONFIDENCE or by_any is None else by_any
-        rows.append((name, home[name], engine_family, conf, by_any, conf_any, by_given, combined))
+        option, _ = recognise_by_neighbours(tracks[name], bank)
+        chosen = engine_family if option is None else family(get_spec(option))
+        rows.append((name, home[name], engine_family, conf, by_any, conf_any, by_given, chosen))
     print(
         f"\nrecognition on the {len(rows)} scored clips whose exercise has another clip (exercise families):"
     )
-    for label, col in (("engine's recogniser", 2), ("neighbours, any-movement reps", 4),
-                       ("neighbours, reps of the given exercise (ceiling)", 6),
-                       ("recogniser, neighbours below its confidence floor", 7)):  # fmt: skip
+    for label, col in (("engine's recogniser", 2), ("recogniser's best three, chosen by neighbours", 7),
+                       ("neighbours' vote, any-movement reps", 4),
+                       ("neighbours' vote, reps of the given exercise (ceiling)", 6)):  # fmt: skip
         print(f"  {label:52s} {np.mean([r[col] == r[1] for r in rows]):.2f}")
     missed = Counter((r[1], r[4]) for r in rows if r[4] != r[1])
     print(

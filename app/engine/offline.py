@@ -26,7 +26,8 @@ from .events import rep_to_json
 from .exercises.analyzer import ExerciseAnalyzer
 from .exercises.anymove import ANY, RECOGNITION_MIN_CONFIDENCE, analyzer_for
 from .exercises.features import Track
-from .exercises.recognize import recognize_exercise
+from .exercises.neighbours import NeighbourBank
+from .exercises.recognize import rank_exercises, recognize_exercise
 from .exercises.spec import get_spec
 from .pose.types import Pose, PoseEstimator, StageTimed
 
@@ -212,6 +213,27 @@ def count_track(track: PoseTrack, exercise: str) -> tuple[ExerciseAnalyzer, floa
     return analyzer, per_frame
 
 
+#: The recogniser's best candidates that recognition by neighbours chooses among.
+NEIGHBOUR_CANDIDATES = 3
+
+
+def recognise_by_neighbours(track: PoseTrack, bank: NeighbourBank) -> tuple[str | None, float]:
+    """Among the recogniser's best candidates that the bank knows, the one whose reps (counted with
+    its spec) lie nearest the bank's reps of it; its confidence is its share of their nearness.
+    None when the bank does not know the recogniser's favourite (then the recogniser decides)."""
+    ranked = [c for c in rank_exercises(track.to_track()) if c.score > 0][:NEIGHBOUR_CANDIDATES]
+    near: dict[str, float] = {}
+    for cand in ranked:
+        reps = count_track(track, cand.exercise)[0].reps
+        d = bank.distance((r.signature for r in reps), cand.exercise)
+        if np.isfinite(d):
+            near[cand.exercise] = 1.0 / (d + 0.05)
+    if not ranked or ranked[0].exercise not in near:  # it cannot judge the recogniser's favourite
+        return None, 0.0
+    best = max(near, key=lambda e: near[e])
+    return best, near[best] / sum(near.values())
+
+
 def analyze_video(
     path: Path,
     estimator: PoseEstimator,
@@ -220,8 +242,11 @@ def analyze_video(
     target_fps: float = 15.0,
     progress: Progress | None = None,
     model: str = "",
+    neighbours: NeighbourBank | None = None,
 ) -> AnalysisResult:
-    """Analyse one video file. ``exercise=None`` recognises the exercise first."""
+    """Analyse one video file. ``exercise=None`` recognises the exercise first: by the recogniser,
+    or with ``neighbours`` (labelled rep signatures) by which of the recogniser's best candidates
+    moves most like the bank's reps of it (the recogniser alone where the bank knows none)."""
     if exercise is not None and exercise != ANY:
         get_spec(exercise)  # an unknown id fails before any decoding
     start = time.perf_counter()
@@ -230,6 +255,8 @@ def analyze_video(
     if seen == 0:
         raise NoPersonError(f"Nobody was found in {path}: is a whole person in view?")
     confidence = 1.0
+    if exercise is None and neighbours is not None and len(neighbours):
+        exercise, confidence = recognise_by_neighbours(track, neighbours)
     if exercise is None:
         exercise, confidence = recognize_exercise(track.to_track())
         if confidence < RECOGNITION_MIN_CONFIDENCE:  # no exercise it knows: count what repeats

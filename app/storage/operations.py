@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.engine.exercises.neighbours import NeighbourBank
 from app.errors import StorageError
 from app.programs.metrics import Record
 
@@ -174,3 +175,10 @@ def workout_history(
     with db.read() as conn:
         pid = None if profile is None else prof.require_profile(conn, profile)
         return q.workout_history(conn, profile_id=pid, since=since, until=until, limit=limit)
+
+
+def neighbour_bank(db: Database) -> NeighbourBank:
+    """Every signed rep in the database with its exercise: what recognition by neighbours votes
+    with (this device's history, and what it pulled from its gym)."""
+    with db.read() as conn:
+        return NeighbourBank.of(q.signed_reps(conn))

@@ -7,6 +7,7 @@ queries scans ``reps``; tombstoned rows are left out everywhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -270,3 +271,15 @@ def set_rep_means(conn: Connection, set_ids: list[str]) -> dict[str, RepMeans]:
         )
         out.update({r[0]: RepMeans(r[1], r[2], r[3], r[4]) for r in rows})
     return out
+
+
+def signed_reps(conn: Connection) -> Iterator[tuple[list[float], str]]:
+    """(signature, exercise) of every live rep that has a signature."""
+    rows = conn.execute(
+        text(
+            "SELECT r.signature, s.exercise FROM reps r JOIN sets s ON s.id = r.set_id "
+            "WHERE r.signature IS NOT NULL AND r.deleted_at IS NULL AND s.deleted_at IS NULL"
+        )
+    )
+    for signature, exercise in rows:
+        yield json.loads(signature), exercise

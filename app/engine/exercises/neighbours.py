@@ -2,10 +2,11 @@
 
 A second opinion beside ``recognize.py`` (which scores every spec's posture, motion and counting).
 The bank is labelled rep signatures (``signature.movement_signature``): a device's own history, or a
-gym's through the sync server (``POST /v1/recognise`` runs the same vote on pgvector). A movement's
-reps, counted without a spec (the any-movement counter), each vote for the exercises of their
-``k`` nearest signatures, weighted by nearness; the winner's share of the weight is its confidence.
-Pure numpy, no I/O.
+gym's through the sync server (``POST /v1/recognise`` runs the vote on pgvector). Two uses:
+``recognise`` lets reps vote for the exercises of their ``k`` nearest signatures, weighted by
+nearness; ``distance`` says how near reps counted as one exercise lie to the bank's reps of it,
+which ``offline.analyze_video`` uses to choose among the recogniser's best candidates (each
+counted with its own spec, so the reps are cut as the bank's were). Pure numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -62,3 +63,14 @@ class NeighbourBank:
             return None, 0.0
         best = max(total, key=lambda e: total[e])
         return best, total[best] / weight
+
+    def distance(self, signatures: Iterable[Sequence[float]], exercise: str, *, k: int = 5) -> float:
+        """How far reps lie from the bank's reps of ``exercise``: the mean, over the reps, of the
+        mean distance to their ``k`` nearest of them (inf when the bank has none, or no rep)."""
+        mine = self.vectors[np.asarray([label == exercise for label in self.labels], bool)]
+        per_rep = [
+            float(np.sort(np.linalg.norm(mine - np.asarray(sig, np.float32), axis=1))[:k].mean())
+            for sig in signatures
+            if len(sig) == SIZE and len(mine)
+        ]
+        return float(np.mean(per_rep)) if per_rep else float("inf")
