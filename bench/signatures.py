@@ -35,7 +35,7 @@ from app.engine.exercises.neighbours import NeighbourBank
 from app.engine.exercises.recognize import recognize_exercise
 from app.engine.exercises.signature import SIZE
 from app.engine.exercises.spec import catalogue, family, get_spec
-from app.engine.offline import recognise_by_neighbours, count_track
+from app.engine.offline import count_track, recognise_by_neighbours
 
 
 def auc(bad: list[float], good: list[float]) -> float:
