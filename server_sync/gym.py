@@ -14,6 +14,7 @@ report and export operations run on it. A PDF from the server is the PDF a devic
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, select, text
 from app.engine.exercises.signature import SIZE as SIGNATURE_SIZE
 from app.programs.metrics import BOARDS, LB_TO_KG, MemberStats, board_score, leaderboard, streak
 from app.reports.data import period_bounds
-from app.reports.operations import BOARD_TITLES, export_document, write_report
+from app.reports.operations import BOARD_TITLES, export_document, export_files, write_report
 from app.storage.db import Database, open_database
 from app.storage.localtime import utc_bounds
 from app.sync.local import apply_changes
@@ -268,11 +269,7 @@ def _rows_for(
 def member_export(db: Database, fmt: Literal["json", "csv"]) -> tuple[bytes, str]:
     """The member's data as the device exports it: one JSON document, or a zip of CSV files."""
     if fmt == "json":
-        import json
-
         return json.dumps(export_document(db), indent=1).encode(), "application/json"
-    from app.reports.operations import export_files
-
     with tempfile.TemporaryDirectory(prefix="spotter-export-") as folder:
         out = Path(folder) / "export"
         export_files(db, "csv", out)
