@@ -181,3 +181,21 @@ def test_a_failed_write_leaves_the_earlier_file_whole(
             write()
     assert (pdf.read_bytes(), js.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []
+
+
+def test_a_report_of_several_members_says_whose_each_workout_is(tmp_path: Path) -> None:
+    """A kiosk's (or a gym's) report: a table of each member's share, and each workout named."""
+    import re
+    from datetime import date
+
+    from workouts import seed_workouts
+
+    with open_database(tmp_path) as db:
+        seed_workouts(db, "Ana <Co>", days=3)  # a name that is markup to reportlab ("<" opens a tag)
+        seed_workouts(db, "Ben", days=2)
+        with db.read() as conn:
+            data = gather(conn, period="month", today=date.today())
+    text = _pdf_text(write_pdf(data, tmp_path / "everyone.pdf"))
+    assert "Member" in text and "Ana <Co>" in text
+    headings = re.findall(r"(Ana <Co>|Ben)\s*·\s*\w+day", text)  # each workout's: who, then when
+    assert headings.count("Ana <Co>") == 3 and headings.count("Ben") == 2, headings

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
@@ -75,14 +76,26 @@ def _summary(data: ReportData) -> list[Flowable]:
     out: list[Flowable] = [Paragraph("Summary", STYLES["Heading2"]), _table([head, row])]
     if not ws:
         out.append(Paragraph("No workouts were saved in this period.", STYLES["BodyText"]))
+    people = sorted({w.profile for w in ws})
+    if len(people) > 1:  # a kiosk's or a gym's report: each member's share first
+        members: list[list[Any]] = [["Member", "Workouts", "Sets", "Reps", "Good form", "Volume (kg)"]]
+        for name in people:
+            mine = [w for w in ws if w.profile == name]
+            r, c = sum(w.reps for w in mine), sum(w.clean_reps for w in mine)
+            members.append([Paragraph(escape(name), CELL), str(len(mine)), str(sum(w.sets for w in mine)),
+                            str(r), _pct(c, r), f"{sum(w.volume_kg for w in mine):,.0f}"])  # fmt: skip
+        out += [Spacer(1, 4 * mm), _table(members, [60, 22, 18, 20, 22, 25])]
     if len(ws) > 1:
-        table: list[list[Any]] = [["Date and time (local)", "Exercises", "Sets", "Reps", "Good form",
-                                   "Volume (kg)"]]  # fmt: skip
+        who = len(people) > 1
+        table: list[list[Any]] = [["Date and time (local)", *(["Member"] if who else []), "Exercises", "Sets",
+                                   "Reps", "Good form", "Volume (kg)"]]  # fmt: skip
         for w in sorted(ws, key=lambda w: w.started_at):
             exercises = Paragraph(w.exercises.replace(",", ", "), CELL)
-            table.append([f"{w.local_start:%a %d %b %Y, %H:%M}", exercises, str(w.sets), str(w.reps),
+            member = [Paragraph(escape(w.profile), CELL)] if who else []
+            table.append([f"{w.local_start:%a %d %b %Y, %H:%M}", *member, exercises, str(w.sets), str(w.reps),
                           _pct(w.clean_reps, w.reps), f"{w.volume_kg:,.0f}"])  # fmt: skip
-        out += [Spacer(1, 4 * mm), _table(table, [38, 70, 12, 14, 18, 19])]
+        widths = [38, 28, 42, 12, 14, 18, 19] if who else [38, 70, 12, 14, 18, 19]
+        out += [Spacer(1, 4 * mm), _table(table, widths)]
     return out
 
 
@@ -99,14 +112,16 @@ def _set_row(i: int, s: ReportSet) -> list[Any]:
             str(r.partial_reps), _pct(r.clean_reps, r.achieved_reps), rom, tempo]  # fmt: skip
 
 
-def _workout_block(d: ReportWorkout) -> list[Flowable]:
+def _workout_block(d: ReportWorkout, *, who: bool = False) -> list[Flowable]:
+    """One workout's sets under a heading (naming its member when the report covers several)."""
     w = d.workout
     facts = [f"{w.sets} set{'s' if w.sets != 1 else ''}", f"{w.reps} reps"]
     if w.hold_s:
         facts.append(f"{w.hold_s:.0f} s held")
     if w.volume_kg:
         facts.append(f"{w.volume_kg:,.0f} kg lifted")
-    heading = Paragraph(f"{w.local_start:%A %d %B %Y, %H:%M} &nbsp;&middot;&nbsp; {', '.join(facts)}",
+    name = f"{escape(w.profile)} &nbsp;&middot;&nbsp; " if who else ""
+    heading = Paragraph(f"{name}{w.local_start:%A %d %B %Y, %H:%M} &nbsp;&middot;&nbsp; {', '.join(facts)}",
                         WORKOUT_HEADING)  # fmt: skip
     rows = [SET_COLUMNS, *(_set_row(i, s) for i, s in enumerate(d.sets, 1))]
     # heading and the first rows stay together; a long table then breaks with its header repeated
@@ -117,10 +132,10 @@ def _sets(data: ReportData) -> list[Flowable]:
     if not data.sets:
         return []
     title = "Sets" if data.span is None else "Sets, workout by workout"
-    out: list[Flowable] = [Paragraph(title, STYLES["Heading2"])]
-    for d in data.details:
-        out += _workout_block(d)
-    return out
+    who = len({d.workout.profile for d in data.details}) > 1
+    blocks = [f for d in data.details for f in _workout_block(d, who=who)]
+    # the section's title stays with its first workout (never alone at the foot of a page)
+    return [KeepTogether([Paragraph(title, STYLES["Heading2"]), blocks[0]]), *blocks[1:]]
 
 
 # -------------------------------------------------------------------------------- charts
@@ -360,7 +375,8 @@ def write_pdf(data: ReportData, path: Path, *, paper: str = "a4") -> Path:
         )
         canvas.restoreState()
 
-    story: list[Flowable] = [Paragraph(data.title, STYLES["Title"]), Paragraph(data.period, STYLES["Italic"])]
+    title = Paragraph(escape(data.title), STYLES["Title"])  # names may hold "&" or "<"
+    story: list[Flowable] = [title, Paragraph(data.period, STYLES["Italic"])]
     # one workout: its sets come first; a period's many set tables come last, after the overview
     parts = (_summary, _sets, _charts, _records, _program) if data.span is None else (
         _summary, _program, _records, _charts, _sets)  # fmt: skip
