@@ -220,6 +220,10 @@ def test_a_program_session_goes_on_to_its_next_exercise(qtbot: QtBot, window: Ma
     workout = screen(win, "workout")
     assert workout.next_ex.isEnabled()
     qtbot.waitUntil(lambda: workout.counter.reps >= 1, timeout=60_000)
+    workout.swap_exercise("lunge", "squat")  # "swap squats for lunges": the later step changes
+    assert workout.session.plan.then[0].exercise == "lunge" and workout.session.step.exercise == EXERCISE
+    assert workout.status.text() == "Later: Lunge instead of Squat"
+    workout.swap_exercise("squat", "lunge")  # and back
     workout.next_exercise()  # as the button or "next exercise" would
     session = workout.session
     assert session.step.exercise == "squat" and not workout.next_ex.isEnabled()
@@ -254,9 +258,9 @@ def test_frames_are_kept_only_when_the_person_opts_in(qtbot: QtBot, window: Main
 
 def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow) -> None:
     """What the app's listener hears goes to the screen shown: the home screen takes "switch to
-    squats" and "next set", the set-up check "next set", the workout "pause", "resume", "rest for
-    N seconds", "add N seconds", "skip rest" and "next set" (which also ends the rest), through the same
-    VoiceControl as its buttons."""
+    squats" and "next set", the set-up check "next set", the workout "pause", "switch to ...",
+    "resume", "rest for N seconds", "add N seconds", "skip rest" and "next set" (which also ends the
+    rest), through the same VoiceControl as its buttons."""
     from app.engine.events import CameraReconnected, CameraStalled
     from app.voice.intents import Intent
     from app.voice.listener import Heard
@@ -282,6 +286,11 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     session = workout.session
     say("pause")  # paused, no rep can end the rest below: it is the voice that does
     qtbot.waitUntil(lambda: session.paused and workout.stage.camera_state == "paused", timeout=5000)
+    say("swap_exercise", to="hammer_curl")  # "switch to hammer curls": the counter follows at once
+    qtbot.waitUntil(lambda: session.step.exercise == "hammer_curl", timeout=5000)
+    assert workout.status.text().startswith("Now: Hammer curl instead of")
+    say("swap_exercise", **{"from": "squat", "to": "lunge"})  # no squats in this session
+    qtbot.waitUntil(lambda: "No Squat left" in workout.status.text(), timeout=5000)
     say("rest", seconds=45)
     qtbot.waitUntil(lambda: workout.rest.running, timeout=5000)
     assert 40 < workout.rest.left_s <= 45

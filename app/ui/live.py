@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from app.engine.capture import Frame, OpenCvFrameSource
 from app.engine.events import EngineFailed, Event, EventSink, StreamEnded
 from app.engine.exercises.auto import live_analyzer
+from app.engine.exercises.spec import catalogue
 from app.engine.keeper import FrameKeeper
 from app.engine.pipeline import LivePipeline, PipelineConfig, PoseFrameProcessor
 from app.engine.pose.types import Pose, PoseEstimator
@@ -224,6 +225,31 @@ class LiveSession(QObject):
             self.recording.next_sets(step.load, step.unit, step.target_reps)
         self.step_changed.emit(step)
         return True
+
+    def swap_exercise(self, to: str, instead_of: str | None = None) -> int | None:
+        """Do ``to`` instead of ``instead_of`` (default: the exercise under way): the session's first
+        step from the current one that has it. The current step switches its counter at once (the
+        open set ends first); a later one is changed in the plan. Its index, or None when no step
+        has that exercise or ``to`` is not one Spotter knows."""
+        if to not in catalogue() or self.processor is None:
+            return None
+        steps = self.plan.steps
+        wanted = instead_of or self.step.exercise
+        index = next((i for i in range(self.step_index, len(steps)) if steps[i].exercise == wanted), None)
+        if index is None:
+            return None
+        changed = replace(steps[index], exercise=to)
+        if index == 0:
+            self.plan = replace(self.plan, exercise=to)
+        else:
+            then = list(self.plan.then)
+            then[index - 1] = changed
+            self.plan = replace(self.plan, then=tuple(then))
+        if index == self.step_index:
+            self.step_first_set = len(self.tally.sets)
+            self.processor.switch_analyzer(live_analyzer(to))
+            self.step_changed.emit(changed)
+        return index
 
     def sets_done_in_step(self) -> int:
         """Sets of the current step's exercise done since the step began."""

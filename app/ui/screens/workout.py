@@ -250,6 +250,24 @@ class WorkoutScreen(Screen):
             self._show_count()
         self.next_ex.setEnabled(self.session is not None and self.session.next_step is not None)
 
+    def swap_exercise(self, to: str, instead_of: str | None = None) -> None:
+        """ "Switch to lunges", "swap squats for lunges": the exercise under way, or a later one."""
+        if self.session is None:
+            return
+        was = instead_of or self._exercise
+        index = self.session.swap_exercise(to, instead_of)
+        if index is None:
+            self.status.setText(f"No {_name(was)} left in this session to swap for {_name(to)}.")
+        elif index == self.session.step_index:
+            self._exercise = to
+            self._measure(to)
+            self._held = 0
+            self.meter.clear()
+            self.status.setText(f"Now: {_name(to)} instead of {_name(was)}")
+            self._show_count()
+        else:
+            self.status.setText(f"Later: {_name(to)} instead of {_name(was)}")
+
     def _cue(self, line: CueSpoken) -> None:
         self.dock.caption(line.text, kind=line.kind, audible=line.audible)
 
@@ -305,6 +323,9 @@ class WorkoutScreen(Screen):
             self._begin_rest("Set closed.")
         elif name == "skip_exercise":
             self.next_exercise()
+        elif name == "swap_exercise" and isinstance(command.slots.get("to"), str):
+            instead = command.slots.get("from")
+            self.swap_exercise(str(command.slots["to"]), instead if isinstance(instead, str) else None)
         if command.text:
             self.dock.caption(f"You said: “{command.text}”", kind="command")
 
