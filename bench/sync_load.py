@@ -32,19 +32,18 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import numpy as np
 import psutil
+from sync import seed
 
-from app.engine.events import RepDetail
 from app.storage import open_database
-from app.storage.recorder import WorkoutRecorder
 from app.sync import local
 from app.sync.wire import Change
 from server_sync import service as svc
@@ -57,21 +56,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def recorded_rows(folder: Path, workouts: int) -> list[Change]:
-    """One device's history, recorded as the app records it and read as the sync client reads it."""
-    start = datetime.now(UTC) - timedelta(days=workouts)
+    """One device's history, recorded as the app records it (``bench/sync.py``'s) and read as the
+    sync client reads it."""
+    seed(folder, workouts)
     with open_database(folder) as db:
-        for d in range(workouts):
-            r = WorkoutRecorder(db, "Member", started_at=(start + timedelta(days=d)).isoformat())
-            for ex, load in (("squat", 40.0 + d % 20), ("push_up", None)):
-                for _ in range(2):
-                    r.start_set(ex, load=load, unit="kg", target_reps=8)
-                    for i in range(1, 9 + d % 3):
-                        t = 2.5 * i
-                        r.rep(
-                            RepDetail(i, t, t + 1.0, t + 2.0, 1.0, 0.2, 0.8, 85.0 + i, 100.0 - 6 * i, 150.0)
-                        )
-                    r.finish_set()
-            r.finish()
         with db.read() as conn:
             upto = local.current_seq(conn)
         return [c for page in local.changes_between(db.read, after=0, upto=upto, page=PAGE) for c in page]

@@ -188,7 +188,7 @@ def gym_leaderboard(
             rank=rank,
             profile_id=members[id(m)][0],
             name=m.name,
-            score=_score(m, board),
+            score=board_score(m, board),
             reps=m.reps,
             clean_reps=m.clean_reps,
             volume_kg=m.volume_kg,
@@ -207,10 +207,6 @@ def gym_leaderboard(
         rows=rows,
         excluded=excluded,
     )
-
-
-def _score(m: MemberStats, board: str) -> float:
-    return float(board_score(m, board))
 
 
 # ---------------------------------------------------------------------------------- exports

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -12,11 +13,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from app.storage import Database
+from app.storage import schema as local_schema
 from server_sync.config import ServerConfig
 from server_sync.db import make_engine, migrate
 from server_sync.embedded import EmbeddedPostgres
@@ -97,3 +101,23 @@ def start_serve(
             pass
         time.sleep(0.05)
     raise AssertionError(f"serve did not answer: {log.read_text()[-2000:]}")
+
+
+def device_rows(db: Database, table: str) -> dict[str, dict[str, Any]]:
+    """A device's rows of ``table`` by id, as it syncs them (its own ``seq`` left out)."""
+    t = local_schema.metadata.tables[table]
+    with db.read() as conn:
+        return {
+            r["id"]: {k: v for k, v in r.items() if k != "seq"} for r in conn.execute(select(t)).mappings()
+        }
+
+
+def stop_everything(procs: list[subprocess.Popen[bytes]], pg: Path, root: Path) -> None:
+    """Kill what a test started (each serve with all its children), stop its Postgres, remove its
+    folder: run it in the test's ``finally``."""
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    EmbeddedPostgres(pg).stop()
+    shutil.rmtree(root, ignore_errors=True)

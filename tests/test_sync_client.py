@@ -17,8 +17,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text, update
-from sync_support import new_gym, server_config
+from sqlalchemy import Engine, text, update
+from sync_support import device_rows, new_gym, server_config
 from workouts import seed_workouts
 
 from app.errors import SyncError
@@ -60,12 +60,7 @@ class Device:
         return sync_now(self.db, self.folder, client=client or self.client, retry=retry)
 
     def rows(self, table: str) -> dict[str, dict[str, Any]]:
-        t = s.metadata.tables[table]
-        with self.db.read() as conn:
-            return {
-                r["id"]: {k: v for k, v in r.items() if k != "seq"}
-                for r in conn.execute(select(t)).mappings()
-            }
+        return device_rows(self.db, table)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync_support import free_port, open_folder, start_serve
+from sync_support import free_port, open_folder, start_serve, stop_everything
 
 from server_sync.embedded import EmbeddedPostgres, read_postmaster
 
@@ -46,12 +46,7 @@ def test_serve_takes_over_after_sigkill_and_stops_postgres_on_sigterm() -> None:
         assert not postgres_alive(pg)
         assert "embedded Postgres stopped" in log.read_text()
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        EmbeddedPostgres(pg).stop()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_everything(procs, pg, root)
 
 
 def test_commands_on_any_postgres_by_database_url(sync_postgres: str) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,13 +38,20 @@ import pytest
 import uvicorn
 from fault_proxy import FaultProxy, Request
 from sqlalchemy import Engine, select
-from sync_support import free_port, new_gym, open_folder, server_config, start_serve
+from sync_support import (
+    device_rows,
+    free_port,
+    new_gym,
+    open_folder,
+    server_config,
+    start_serve,
+    stop_everything,
+)
 from workouts import seed_workouts
 
 from app.errors import SyncError
 from app.storage import Database, open_database
 from app.storage import operations as ops
-from app.storage import schema as s
 from app.sync import local
 from app.sync.http import TIMEOUT, Retry
 from app.sync.run import SyncReport, enrol, sync_now
@@ -146,12 +152,7 @@ class Device:
             }
 
     def rows(self, table: str) -> dict[str, dict[str, Any]]:
-        t = s.metadata.tables[table]
-        with self.db.read() as conn:
-            return {
-                r["id"]: {k: v for k, v in r.items() if k != "seq"}
-                for r in conn.execute(select(t)).mappings()
-            }
+        return device_rows(self.db, table)
 
     def reopen(self) -> None:
         self.db = open_database(self.folder)
@@ -396,12 +397,7 @@ def test_server_sigkilled_mid_push_resumes_with_nothing_lost_or_doubled(
             d.close()
         if engine is not None:
             engine.dispose()
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        EmbeddedPostgres(pg).stop()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_everything(procs, pg, root)
 
 
 CHILD_SYNC = (

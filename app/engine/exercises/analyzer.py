@@ -36,7 +36,7 @@ from .counter import RepCandidate
 from .holds import HoldTracker
 from .signals import raw_signal
 from .signature import movement_signature
-from .spec import ExerciseSpec
+from .spec import ExerciseSpec, SignalSpec
 
 #: Without a spec, a rep sharing this much of its time with a counted one is the same movement.
 PERIODIC_OVERLAP = 0.25
@@ -242,13 +242,18 @@ class ExerciseAnalyzer:
             )
         return events
 
+    def _measures_primary(self, channel: Channel) -> bool:
+        """The channel measures the primary's joints: the primary itself, or its twin in the picture
+        (``channels``), which is the primary measured where the world model flattens it."""
+        assert self.spec.movement is not None
+        return not self.periodic and channel.signal.joints == self.spec.movement.primary.joints
+
     def _primary_disagrees(self, cand: RepCandidate, channel: Channel) -> bool:
         """A rep seen only by a secondary signal needs the primary one to have moved too, where
         the primary is clearly measured: bending over to pick up a bottle lowers the hips like a
-        squat, but the knees barely bend. The primary joint seen in the picture is the primary
-        itself, measured where the world model flattens it: it needs no second opinion."""
+        squat, but the knees barely bend. The primary itself needs no second opinion."""
         assert self.spec.movement is not None
-        if channel.index == 0 or self.periodic or channel.signal.joints == self.spec.movement.primary.joints:
+        if self.periodic or self._measures_primary(channel):
             return False
         track = self._rep_track(cand)
         if track is None:
@@ -297,8 +302,8 @@ class ExerciseAnalyzer:
         primary = self.spec.movement.primary
         if self.periodic:  # no primary joint: the range of the signal that counted, if an angle
             return round(cand.depth, 1) if channel.signal.kind == "angle" else None
-        if primary.kind == "angle" and channel.signal.joints == primary.joints:
-            return round(cand.depth, 1)  # the primary, or the primary seen in the picture
+        if primary.kind == "angle" and self._measures_primary(channel):
+            return round(cand.depth, 1)
         if primary.kind != "angle" or track is None:
             return None
         raw = self._primary_raw(track, channel.side)
@@ -314,14 +319,14 @@ class ExerciseAnalyzer:
         frames = [f for f in self._frames if start <= f.t <= end]
         return self._track_of(frames) if len(frames) >= 3 else None
 
-    def _primary_raw(self, track: feat.Track, side: str) -> feat.FloatArray:
-        """The primary signal, unoriented, of one side or the mean of both ("both")."""
+    def _primary_raw(self, track: feat.Track, side: str, signal: SignalSpec | None = None) -> feat.FloatArray:
+        """The primary signal (or ``signal``), unoriented, of one side or the mean of both ("both")."""
         assert self.spec.movement is not None
-        primary = self.spec.movement.primary
+        signal = signal or self.spec.movement.primary
         if side in feat.SIDES:
-            return raw_signal(track, primary, side)
+            return raw_signal(track, signal, side)
         return np.asarray(
-            (raw_signal(track, primary, "left") + raw_signal(track, primary, "right")) / 2, np.float64
+            (raw_signal(track, signal, "left") + raw_signal(track, signal, "right")) / 2, np.float64
         )
 
     def _detail(self, cand: RepCandidate, channel: Channel, track: feat.Track | None) -> RepDetail:
@@ -359,13 +364,7 @@ class ExerciseAnalyzer:
         the counting signal saw them (in the picture, where the world model flattened them)."""
         if not self.spec.form or track is None:
             return ()
-        assert self.spec.movement is not None
-        signal = self.spec.movement.primary
-        if channel.signal.joints == signal.joints and not self.periodic:
-            signal = channel.signal
-        raw = np.asarray(
-            (raw_signal(track, signal, "left") + raw_signal(track, signal, "right")) / 2, np.float64
-        )
+        raw = self._primary_raw(track, "both", channel.signal if self._measures_primary(channel) else None)
         return tuple(rule.id for rule in self.spec.form if form.evaluate(rule, track, raw))
 
     # ------------------------------------------------------------------ holds
