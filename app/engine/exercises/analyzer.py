@@ -112,9 +112,15 @@ class ExerciseAnalyzer:
             events += self._update_reps(pose, t)
         if self._judge.pending and t - self._held_until > self._set_gap():
             events += self._close_judge(t)
-        if self._set_start is not None and t - self._last_rep_t > self._set_gap():
+        moving_t = max(self._last_rep_t, self._held_until)  # a rep the judge holds is the set going on
+        if self._set_start is not None and t - moving_t > self._set_gap() and not self._mid_rep():
             events.append(self._end_set(self._last_rep_t))
         return events
+
+    def _mid_rep(self) -> bool:
+        """A rep is under way: a long hold at the bottom (or anywhere short of the rest position) is part
+        of the set, not the rest after it; a rep never finished is ended by its counter's time limit."""
+        return self._channels is not None and self._channels.any_in_rep()
 
     def _close_judge(self, t: float) -> list[Event]:
         """The movement stopped before any two movements agreed: count what was held."""

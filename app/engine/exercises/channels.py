@@ -130,6 +130,14 @@ def periodic_quality(values: feat.FloatArray, typical_rom: float, strength: floa
     return clean * (0.1 + strength) * (0.5 + rest_dwell(values)) if clean > 0 else 0.0
 
 
+def _moved(values: feat.FloatArray) -> float:
+    """How far a signal moved over its history (5th to 95th percentile); 0 when mostly missing."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 10:
+        return 0.0
+    return float(np.percentile(finite, 95) - np.percentile(finite, 5))
+
+
 def _flipped(signal: SignalSpec) -> SignalSpec:
     return signal.model_copy(update={"rest": "low" if signal.rest == "high" else "high"})
 
@@ -246,13 +254,8 @@ class ChannelSet:
         behind the head, arms foreshortened towards the camera): over the window, the primary
         moves less than a rep's floor on every side. Only then is its picture twin a candidate;
         elsewhere the world angle, which does not depend on the view, is the better measure."""
-        moved = 0.0
-        for ch in self.channels:
-            if ch.index == 0 and ch.history:
-                values = np.array([v for _, v in ch.history])
-                finite = values[np.isfinite(values)]
-                if finite.size >= 10:
-                    moved = max(moved, float(np.percentile(finite, 95) - np.percentile(finite, 5)))
+        primary = [np.array([v for _, v in ch.history]) for ch in self.channels if ch.index == 0]
+        moved = max((_moved(values) for values in primary), default=0.0)
         return moved < twin.signal.min_rom
 
     def _scores(self, index: int) -> tuple[float, float]:
@@ -269,7 +272,9 @@ class ChannelSet:
                 repeats = periodicity(np.array([t for t, _ in ch.history]), values)
                 strength = max(strength, repeats)
                 quality = max(quality, periodic_quality(values, ch.signal.typical_rom, repeats))
-            else:
+            elif _moved(values) >= ch.signal.min_rom:
+                # a signal wins only by showing a rep's worth of movement: in a still window (a long
+                # hold, a pause between sets) every quality is jitter, and their ratio is chance
                 quality = max(quality, signal_quality(values, ch.signal.typical_rom))
         return quality, strength
 

@@ -25,6 +25,20 @@ MAX_BRIDGE_S = 1.5
 ALIKE_DEPTHS = 1.4
 #: The turning point's band, as a share of the rep's depth: time spent inside it is the pause.
 BOTTOM_BAND = 0.06
+#: The shortest rep the set's own pace can allow, s (three poses at 15 a second).
+MIN_REP_S = 0.2
+#: Time held still at the turn that a rep may take beyond the spec's ``max_rep_s`` (a pause squat's
+#: 5-7 s at the bottom is a rep; half a minute sat on the bench is not), s.
+MAX_TURN_HOLD_S = 20.0
+
+
+def _climb_end(samples: np.ndarray, t: float, value: float, top_band: float) -> float:
+    """When the climb reaches ``top_band`` at its pace over the last 0.4 s (``inf`` if not climbing)."""
+    recent = samples[samples[:, 0] >= t - 0.4]
+    if recent.shape[0] < 2 or value >= top_band:
+        return t
+    speed = (recent[-1, 1] - recent[0, 1]) / max(recent[-1, 0] - recent[0, 0], 1e-3)
+    return float(t + (top_band - value) / speed) if speed > 0 else float("inf")
 
 
 class _State(Enum):
@@ -63,6 +77,7 @@ class RepCounter:
         self._min_rom = signal.min_rom
         self._typical_rom = signal.typical_rom
         self._depths: deque[float] = deque(maxlen=5)
+        self._durations: deque[float] = deque(maxlen=5)  # of the same full reps, start to counted
         self._short: deque[RepCandidate] = deque(maxlen=2)  # the latest reps short of the range
         #: a rep that was short of the range until the one just completed showed the range had
         #: changed: it is a full rep after all (read it after ``update``, it lasts one call)
@@ -85,6 +100,7 @@ class RepCounter:
         self._up_v = -np.inf
         self._last_t: float | None = None
         self._samples: list[tuple[float, float]] = []
+        self._turn_held_s = 0.0  # time the rep in progress has spent at its turning point
 
     @property
     def person_range(self) -> float:
@@ -111,6 +127,15 @@ class RepCounter:
     def excursion(self) -> float:
         """How far the rep in progress has moved from its top (0 outside a rep)."""
         return float(self._top_v - self._bot_v) if self.in_rep else 0.0
+
+    def _min_rep_s(self) -> float:
+        """The shortest a rep may be: the spec's floor, or, once the person's reps show their pace, 0.4 of
+        its median (a cadence that doubles within the set, 1.7 s a rep then 0.9 s, with a pose's worth of
+        slack at each end), whichever is shorter; never shorter than ``MIN_REP_S`` (a flicker of the
+        estimate)."""
+        if len(self._durations) < 2:
+            return self._spec.min_rep_s
+        return max(min(self._spec.min_rep_s, 0.4 * float(np.median(self._durations))), MIN_REP_S)
 
     def _hysteresis(self) -> float:
         return max(self._spec.hysteresis_fraction * self.person_range, 0.25 * self._min_rom)
@@ -145,11 +170,14 @@ class RepCounter:
                 if value <= self._top_v - h:
                     self._state = _State.DOWN
                     self._bot_v, self._bot_t = value, t
+                    self._turn_held_s = 0.0
                     self._mark_start(h)
             return None
 
         self._samples.append((t, value))
-        if t - self._top_t > spec.max_rep_s:
+        if value <= self._bot_v + 0.5 * h:  # at the turn: held there, or the last of the way to it
+            self._turn_held_s += t - self._samples[-2][0] if len(self._samples) > 1 else 0.0
+        if t - self._top_t > spec.max_rep_s + min(self._turn_held_s, MAX_TURN_HOLD_S):
             self._restart_from(t, value)
             return None
 
@@ -258,7 +286,7 @@ class RepCounter:
         duration = t - start_t
         full_depth = self._full_depth()
         partial_depth = max(0.5 * self._min_rom, spec.partial_fraction * self.person_range)
-        if depth < partial_depth or duration < spec.min_rep_s:
+        if depth < partial_depth or duration < self._min_rep_s():
             return None
         band = bot_v + BOTTOM_BAND * depth
         in_band = np.flatnonzero(samples[:, 1] <= band)
@@ -276,9 +304,13 @@ class RepCounter:
         if full:
             self._short.clear()
             self._depths.append(depth)
-        # The rep is counted 3/4 of the way back; its end is where the same pace reaches the top band.
+            self._durations.append(duration)
+        # The rep is counted 3/4 of the way back; its end is where the same pace reaches the top band,
+        # the pace of the climb itself: a pause on the way back (a hold halfway up) is not stretched
+        # past the end of the rep into the next one
         covered = spec.return_fraction - BOTTOM_BAND
         end_t = exit_t + (t - exit_t) * (1.0 - 2 * BOTTOM_BAND) / covered if covered > 0 else t
+        end_t = min(float(end_t), _climb_end(samples, t, value, bot_v + (1.0 - BOTTOM_BAND) * depth))
         rep = RepCandidate(
             start_t=start_t,
             turn_t=turn_t,

@@ -95,7 +95,7 @@ class CountingSpec(_Strict):
     partial_fraction: float = Field(0.3, gt=0, lt=1)  # below this it is noise, not a partial rep
     hysteresis_fraction: float = Field(0.2, gt=0, lt=1)
     return_fraction: float = Field(0.75, gt=0, le=1)  # share of the depth to climb back to complete
-    min_phase_s: float = Field(0.2, ge=0)
+    min_phase_s: float = Field(0.12, ge=0)
     min_rep_s: float = Field(0.5, gt=0)
     max_rep_s: float = Field(12.0, gt=0)
     max_gap_s: float = Field(0.7, gt=0)  # a longer gap in the signal abandons the rep in progress
