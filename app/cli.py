@@ -429,11 +429,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "ensure":
         from app.engine.pose.onnx_export import ensure_onnx_models
         from app.engine.pose.task_bundle import ensure_task_bundle
-        from app.voice.moonshine import ensure_float_models
+        from app.voice.moonshine import ensure_runtime_models
 
         fetch_all(directory)
         ensure_onnx_models(directory)
-        ensure_float_models(directory)
+        ensure_runtime_models(directory)
         for variant in MODELS:
             if (directory / f"pose_landmark_{variant}.tflite").is_file():
                 ensure_task_bundle(variant, directory=directory)

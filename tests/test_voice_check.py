@@ -149,15 +149,18 @@ def test_moonshine_transcribes_a_real_voice(model: object, beckett: np.ndarray) 
     assert words.startswith("ever tried ever failed") and words.endswith("fail better"), transcript
     assert no_draft is None
     # the tokenizer splits text as the model does: scoring its own transcript gives back its probability
-    assert model.score(hidden, [transcript.text])[0] == pytest.approx(transcript.logprob, abs=1e-3)
+    # (to a fraction of a nat: the int8 decoder quantizes each run's activations with one scale, so a
+    # text scored in one pass and decoded token by token differ a little; a wrong split costs nats)
+    tolerance = 0.5
+    assert model.score(hidden, [transcript.text])[0] == pytest.approx(transcript.logprob, abs=tolerance)
     assert model.score(hidden, ["Pause the workout."])[0] < transcript.logprob - 20
     # a draft, right in part or wrong from the start, changes nothing but the work: the same greedy
     # transcript, and the draft's own probability besides
     for draft in (transcript.text.replace("better", "worse"), "Pause the workout."):
         drafted, draft_logprob = model.transcribe(hidden, len(audio) / 16000, draft)
         assert drafted.text == transcript.text and drafted.tokens == transcript.tokens
-        assert drafted.logprob == pytest.approx(transcript.logprob, abs=1e-3)
-        assert draft_logprob == pytest.approx(model.score(hidden, [draft])[0], abs=1e-3)
+        assert drafted.logprob == pytest.approx(transcript.logprob, abs=tolerance)
+        assert draft_logprob == pytest.approx(model.score(hidden, [draft])[0], abs=tolerance)
 
 
 def _speech(text: str) -> np.ndarray:
