@@ -76,25 +76,23 @@ def cache_path(video: Path, args: argparse.Namespace) -> Path:
     return OUT / f"{video.stem}.{args.backend}-{args.model}-{args.fps:g}.{st.st_size}-{int(st.st_mtime)}.npz"
 
 
-def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
-    path = cache_path(video, args)
-    if path.exists():
-        d = np.load(path)
-        size = (int(d["size"][0]), int(d["size"][1]))
-        poses: list[Pose | None] = []
-        for i in range(len(d["t"])):
-            if np.isnan(d["image"][i, 0, 0]):
-                poses.append(None)
-            else:
-                poses.append(
-                    Pose(d["image"][i], d["world"][i], d["vis"][i], d["pres"][i], float(d["score"][i]), size)
-                )
-        return PoseTrack([float(t) for t in d["t"]], poses, size)
-    estimator = create_estimator(args.backend, args.model, threads=2)
-    try:
-        _, track, _ = estimate_track(video, estimator, target_fps=args.fps)
-    finally:
-        estimator.close()
+def read_poses(path: Path) -> PoseTrack:
+    """A pose track saved by ``save_poses``."""
+    d = np.load(path)
+    size = (int(d["size"][0]), int(d["size"][1]))
+    poses: list[Pose | None] = []
+    for i in range(len(d["t"])):
+        if np.isnan(d["image"][i, 0, 0]):
+            poses.append(None)
+        else:
+            poses.append(
+                Pose(d["image"][i], d["world"][i], d["vis"][i], d["pres"][i], float(d["score"][i]), size)
+            )
+    return PoseTrack([float(t) for t in d["t"]], poses, size)
+
+
+def save_poses(path: Path, track: PoseTrack) -> None:
+    """A pose track as arrays (a missing pose: NaN landmarks), for ``read_poses``."""
     n = len(track.poses)
     image = np.full((n, 33, 3), np.nan, np.float32)
     world = np.full((n, 33, 3), np.nan, np.float32)
@@ -110,7 +108,7 @@ def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
                 p.presence,
                 p.score,
             )
-    OUT.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path,
         t=np.array(track.times),
@@ -121,6 +119,18 @@ def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
         score=score,
         size=np.array(track.image_size),
     )
+
+
+def load_track(video: Path, args: argparse.Namespace) -> PoseTrack:
+    path = cache_path(video, args)
+    if path.exists():
+        return read_poses(path)
+    estimator = create_estimator(args.backend, args.model, threads=2)
+    try:
+        _, track, _ = estimate_track(video, estimator, target_fps=args.fps)
+    finally:
+        estimator.close()
+    save_poses(path, track)
     return track
 
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from accuracy import DATA, OUT, SCORED, load_track  # noqa: E402
+from accuracy import DATA, OUT, SCORED, load_track, read_poses, save_poses  # noqa: E402
 from retime import faster, paused, slower  # noqa: E402
 
 from app.engine.exercises.anymove import RECOGNITION_MIN_CONFIDENCE, UNKNOWN  # noqa: E402
@@ -48,7 +48,6 @@ from app.engine.exercises.recognize import recognize_exercise  # noqa: E402
 from app.engine.exercises.spec import catalogue  # noqa: E402
 from app.engine.offline import PoseTrack, count_track, iter_frames, probe  # noqa: E402
 from app.engine.pose.estimators import create_estimator  # noqa: E402
-from app.engine.pose.types import Pose  # noqa: E402
 
 Frame = np.ndarray
 
@@ -88,20 +87,10 @@ def picture_condition(name: str) -> Callable[[Frame, np.random.Generator], Frame
 def estimate_changed(video: Path, condition: str, args: argparse.Namespace) -> PoseTrack:
     """Poses of the clip's frames changed by a picture condition, cached beside accuracy.py's."""
     st = video.stat()
-    path = (
-        OUT
-        / f"{video.stem}.{condition}.{args.backend}-{args.model}-{args.fps:g}.{st.st_size}-{int(st.st_mtime)}.npz"
-    )
+    key = f"{args.backend}-{args.model}-{args.fps:g}.{st.st_size}-{int(st.st_mtime)}"
+    path = OUT / f"{video.stem}.{condition}.{key}.npz"
     if path.exists():
-        d = np.load(path)
-        size = (int(d["size"][0]), int(d["size"][1]))
-        poses: list[Pose | None] = [
-            None
-            if np.isnan(d["image"][i, 0, 0])
-            else Pose(d["image"][i], d["world"][i], d["vis"][i], d["pres"][i], float(d["score"][i]), size)
-            for i in range(len(d["t"]))
-        ]
-        return PoseTrack([float(t) for t in d["t"]], poses, size)
+        return read_poses(path)
     change = picture_condition(condition)
     rng = np.random.default_rng(0)
     info = probe(video)
@@ -116,29 +105,7 @@ def estimate_changed(video: Path, condition: str, args: argparse.Namespace) -> P
             track.poses.append(estimator.estimate(frame, index / info.fps))
     finally:
         estimator.close()
-    n = len(track.poses)
-    arrays = {k: np.full((n, 33, 3), np.nan, np.float32) for k in ("image", "world")}
-    vis, pres, score = np.zeros((n, 33), np.float32), np.zeros((n, 33), np.float32), np.zeros(n, np.float32)
-    for i, p in enumerate(track.poses):
-        if p is not None:
-            arrays["image"][i], arrays["world"][i], vis[i], pres[i], score[i] = (
-                p.image,
-                p.world,
-                p.visibility,
-                p.presence,
-                p.score,
-            )
-    OUT.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path,
-        t=np.array(track.times),
-        image=arrays["image"],
-        world=arrays["world"],
-        vis=vis,
-        pres=pres,
-        score=score,
-        size=np.array(track.image_size),
-    )
+    save_poses(path, track)
     return track
 
 
