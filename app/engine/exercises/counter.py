@@ -27,9 +27,6 @@ ALIKE_DEPTHS = 1.4
 BOTTOM_BAND = 0.06
 #: The shortest rep the set's own pace can allow, s (three poses at 15 a second).
 MIN_REP_S = 0.2
-#: Time held still at the turn that a rep may take beyond the spec's ``max_rep_s`` (a pause squat's
-#: 5-7 s at the bottom is a rep; half a minute sat on the bench is not), s.
-MAX_TURN_HOLD_S = 20.0
 
 
 def _climb_end(samples: np.ndarray, t: float, value: float, top_band: float) -> float:
@@ -177,7 +174,10 @@ class RepCounter:
         self._samples.append((t, value))
         if value <= self._bot_v + 0.5 * h:  # at the turn: held there, or the last of the way to it
             self._turn_held_s += t - self._samples[-2][0] if len(self._samples) > 1 else 0.0
-        if t - self._top_t > spec.max_rep_s + min(self._turn_held_s, MAX_TURN_HOLD_S):
+        # time held at the turn lengthens the limit (by the rep's own limit again, unless the spec says): a
+        # pause squat's 5-7 s at the bottom is a rep, half a minute sat on the bench is not
+        hold = spec.max_rep_s if spec.max_turn_hold_s is None else spec.max_turn_hold_s
+        if t - self._top_t > spec.max_rep_s + min(self._turn_held_s, hold):
             self._restart_from(t, value)
             return None
 

@@ -98,6 +98,9 @@ class CountingSpec(_Strict):
     min_phase_s: float = Field(0.12, ge=0)
     min_rep_s: float = Field(0.5, gt=0)
     max_rep_s: float = Field(12.0, gt=0)
+    # a hold at the turn lengthens the time limit by up to this (a pause squat); None: max_rep_s again.
+    # 0 for a movement that never pauses at its turn (a rope skip, a knee drive)
+    max_turn_hold_s: float | None = Field(None, ge=0)
     max_gap_s: float = Field(0.7, gt=0)  # a longer gap in the signal abandons the rep in progress
     min_visibility: float = Field(0.3, ge=0, le=1)
 
