@@ -52,7 +52,7 @@ def test_live_pipeline_saves_each_rep_with_its_timings(litert_full: Any, tmp_pat
     summary = recording.close()
 
     counted = [e.rep for e in seen.of_type(RepCounted)]
-    assert len(counted) == 6 and summary.startswith("saved 6 reps in 1 sets")
+    assert len(counted) == 6 and summary.startswith("saved 6 reps in 1 set (")
     assert during == [4]  # committed mid-set, not at the end of it
     assert recording.failed == 0
     with sqlite3.connect(tmp_path / "spotter.db") as conn:

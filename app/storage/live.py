@@ -144,7 +144,8 @@ class RecordingSink:
         holds = [r.hold_s for r in self.sets if r.hold_s is not None]
         held = f" and {len(holds)} holds ({sum(holds):.0f} s)" if holds else ""
         return (
-            f"saved {self.saved_reps} reps{held} in {len(self.sets)} sets (workout {self.workout_id}){lost}"
+            f"saved {self.saved_reps} reps{held} in {len(self.sets)} set{'' if len(self.sets) == 1 else 's'} "
+            f"(workout {self.workout_id}){lost}"
         )
 
     # ------------------------------------------------------------------- writer thread
