@@ -313,3 +313,22 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path, monkeypatch: pyte
         f.write(b"\0" * 64)
     with pytest.raises(ModelLoadError, match="corrupt"):
         MoonshineModel()
+
+
+def test_the_check_hears_an_utterance_cut_to_its_speech(beckett: np.ndarray) -> None:
+    """Moonshine writes nothing for many a short command with the VAD's silence around it, so the checker
+    cuts the utterance to its speech and a little either side; steady noise as loud as the talker leaves
+    nothing to cut."""
+    from app.voice.audio import speech_span
+
+    rate = 16000
+    voice = beckett.astype(np.float32) / 32768.0
+    speech = speech_span(voice, rate, margin_s=0.0)
+    rng = np.random.default_rng(0)
+    room = rng.standard_normal(rate).astype(np.float32) * np.float32(10 ** (-60 / 20))  # a quiet room's floor
+    padded = np.concatenate([room, voice, room])
+    cut = speech_span(padded, rate, margin_s=0.15)
+    assert abs(len(cut) - (len(speech) + 0.3 * rate)) < 0.03 * rate  # the speech, 0.15 s either side
+    assert np.allclose(cut[int(0.15 * rate) : int(0.15 * rate) + 2000], speech[:2000], atol=1e-3)
+    loud = rng.standard_normal(len(padded)).astype(np.float32) * np.float32(np.sqrt(np.mean(speech**2)) * 2)
+    assert len(speech_span(padded + loud, rate, margin_s=0.15)) == len(padded)

@@ -53,6 +53,37 @@ def rms(samples: Samples) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
 
 
+def speech_span(
+    samples: Samples,
+    rate: int,
+    *,
+    margin_s: float = 0.15,
+    floor_db: float = -35.0,
+    above_quiet_db: float = 6.0,
+    min_range_db: float = 25.0,
+    frame_s: float = 0.01,
+) -> Samples:
+    """An utterance cut to its speech, ``margin_s`` either side: from the first to the last 10 ms frame that
+    is within ``floor_db`` of its loudest frame and ``above_quiet_db`` over its quietest tenth (the room's,
+    or the noise's, floor). In noise, where the loudest frame stands less than ``min_range_db`` over that
+    floor, the talker's quieter sounds are under the noise and nothing is cut."""
+    n = max(int(frame_s * rate), 1)
+    frames = len(samples) // n
+    if frames < 3:
+        return samples
+    power = np.mean(np.square(samples[: frames * n].reshape(frames, n), dtype=np.float64), axis=1)
+    level = 10.0 * np.log10(power + 1e-12)
+    loudest, quiet = float(level.max()), float(np.percentile(level, 10))
+    if loudest - quiet < min_range_db:
+        return samples
+    threshold = max(loudest + floor_db, quiet + above_quiet_db)
+    loud = np.flatnonzero(level >= threshold)
+    if not len(loud):
+        return samples
+    margin = int(margin_s * rate)
+    return samples[max(loud[0] * n - margin, 0) : min((loud[-1] + 1) * n + margin, len(samples))]
+
+
 def write_wav(path: Path, audio: Audio) -> None:
     try:
         with Path(path).open("wb") as fh, wave.open(fh, "wb") as f:  # opened first: no half-made writer
