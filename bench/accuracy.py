@@ -28,7 +28,9 @@ from app.engine.exercises.anymove import ANY, RECOGNITION_MIN_CONFIDENCE, UNKNOW
 from app.engine.exercises.recognize import recognize_exercise  # noqa: E402
 from app.engine.exercises.spec import catalogue  # noqa: E402
 from app.engine.offline import PoseTrack, count_track, estimate_track  # noqa: E402
+from app.engine.pose.blazepose import BlazePoseConfig  # noqa: E402
 from app.engine.pose.estimators import create_estimator  # noqa: E402
+from app.engine.pose.exposure import VERSION as EXPOSURE_VERSION  # noqa: E402
 from app.engine.pose.types import Pose  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -71,9 +73,15 @@ def view_of(text: str) -> str:
     return "front"
 
 
-def cache_path(video: Path, args: argparse.Namespace) -> Path:
+def pose_key(video: Path, args: argparse.Namespace) -> str:
+    """What the cached poses of a clip depend on: the pose runtime, its front end and the video file."""
     st = video.stat()
-    return OUT / f"{video.stem}.{args.backend}-{args.model}-{args.fps:g}.{st.st_size}-{int(st.st_mtime)}.npz"
+    front = f"-exposure{EXPOSURE_VERSION}" if BlazePoseConfig().auto_exposure else ""
+    return f"{args.backend}-{args.model}-{args.fps:g}{front}.{st.st_size}-{int(st.st_mtime)}"
+
+
+def cache_path(video: Path, args: argparse.Namespace) -> Path:
+    return OUT / f"{video.stem}.{pose_key(video, args)}.npz"
 
 
 def read_poses(path: Path) -> PoseTrack:

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from accuracy import DATA, OUT, SCORED, load_track, read_poses, save_poses  # noqa: E402
+from accuracy import DATA, OUT, SCORED, load_track, pose_key, read_poses, save_poses  # noqa: E402
 from retime import faster, paused, slower  # noqa: E402
 
 from app.engine.exercises.anymove import RECOGNITION_MIN_CONFIDENCE, UNKNOWN  # noqa: E402
@@ -86,9 +86,7 @@ def picture_condition(name: str) -> Callable[[Frame, np.random.Generator], Frame
 
 def estimate_changed(video: Path, condition: str, args: argparse.Namespace) -> PoseTrack:
     """Poses of the clip's frames changed by a picture condition, cached beside accuracy.py's."""
-    st = video.stat()
-    key = f"{args.backend}-{args.model}-{args.fps:g}.{st.st_size}-{int(st.st_mtime)}"
-    path = OUT / f"{video.stem}.{condition}.{key}.npz"
+    path = OUT / f"{video.stem}.{condition}.{pose_key(video, args)}.npz"
     if path.exists():
         return read_poses(path)
     change = picture_condition(condition)

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from skimage import data as skdata
 
 from app.engine.models import FIX_HINT, model_dir
-from app.engine.pose.blazepose import BlazePose
+from app.engine.pose.blazepose import BlazePose, BlazePoseConfig
 from app.engine.pose.estimators import BlazePoseEstimator, MediaPipePoseEstimator, create_estimator
 from app.engine.pose.runners import LiteRtRunner
 from app.engine.pose.selection import torso_of
@@ -89,9 +89,13 @@ def pixel_errors(ours: Pose, reference: Pose) -> NDArray[np.float32]:
     return np.asarray(np.linalg.norm(ours.pixels() - reference.pixels(), axis=1)[visible], np.float32)
 
 
+# MediaPipe's own graph, to compare with: no exposure front end
+AS_MEDIAPIPE = BlazePoseConfig(auto_exposure=False)
+
+
 @pytest.fixture(scope="module")
 def litert_full() -> Iterator[BlazePoseEstimator]:
-    estimator = BlazePoseEstimator("litert", "full", smoothing=False)
+    estimator = BlazePoseEstimator("litert", "full", smoothing=False, config=AS_MEDIAPIPE)
     yield estimator
     estimator.close()
 
@@ -107,7 +111,7 @@ def mediapipe_image() -> Iterator[MediaPipePoseEstimator]:
 @pytest.mark.parametrize("model", ["lite", "full", "heavy"])
 def test_astronaut_matches_mediapipe(model: str) -> None:
     image = sample("astronaut")
-    ours = BlazePoseEstimator("litert", model, smoothing=False)
+    ours = BlazePoseEstimator("litert", model, smoothing=False, config=AS_MEDIAPIPE)
     reference = MediaPipePoseEstimator(model, video=False)
     try:
         expected = reference.estimate(image, 0.0)
@@ -349,7 +353,7 @@ def test_broken_model_file_raises_model_load_error(tmp_path: Path) -> None:
     reason="ONNX models not converted yet (app.engine.pose.onnx_export lands separately)",
 )
 def test_onnx_matches_litert(litert_full: BlazePoseEstimator) -> None:
-    onnx = BlazePoseEstimator("onnx", "full", smoothing=False)
+    onnx = BlazePoseEstimator("onnx", "full", smoothing=False, config=AS_MEDIAPIPE)
     assert onnx.name == "onnx/full"
     for image in [sample("astronaut"), *spread_frames("squat_10.mp4", 2)]:
         a, b = litert_full.pipeline.process_image(image), onnx.pipeline.process_image(image)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from app.engine.pose.detection import PersonDetection, PoseDetector, Roi, crop_roi, roi_from_alignment
+from app.engine.pose.exposure import Exposure, exposed, exposure_table
 from app.engine.pose.runners import TensorRunner
 from app.engine.pose.selection import (
     BodyCircle,
@@ -156,6 +157,7 @@ class BlazePoseConfig:
         default_factory=lambda: OneEuroParams(min_cutoff=0.01, beta=10.0)
     )
     detection_tries: int = 2  # candidates to try with the landmark model when acquiring
+    auto_exposure: bool = True  # a dim, flat picture stretched first (``app.engine.pose.exposure``)
     selection: SelectionParams = field(default_factory=SelectionParams)
     jump_limits: JumpLimits = field(default_factory=JumpLimits)
 
@@ -185,6 +187,7 @@ class BlazePose:
             landmarker, min_presence=self.config.min_presence, refine=self.config.refine_with_heatmap
         )
         self._roi_filter = OneEuroFilter(self.config.roi_filter) if self.config.roi_filter else None
+        self._exposure = Exposure()
         self._track_id = 0
         self.reset()
 
@@ -194,6 +197,7 @@ class BlazePose:
         self._last_body: BodyCircle | None = None
         self._last_torso: Torso | None = None
         self._last_t: float | None = None
+        self._exposure.reset()
         if self._roi_filter is not None:
             self._roi_filter.reset()
 
@@ -203,12 +207,16 @@ class BlazePose:
 
     def process_image(self, rgb: RgbImage) -> LandmarkResult | None:
         """Detector then landmarks on a single image; touches no tracking state."""
+        if self.config.auto_exposure:
+            rgb = exposed(rgb, exposure_table(rgb))
         found = self._acquire(rgb, since_lost_s=None)
         return None if found is None else found[0]
 
     # ------------------------------------------------------------------ stream
     def process(self, rgb: RgbImage, t: float) -> Tracked | None:
         """The tracked person in this frame at time ``t`` seconds, or None if nobody is there."""
+        if self.config.auto_exposure:
+            rgb = exposed(rgb, self._exposure.table(rgb))
         result: LandmarkResult | None = None
         detected, new_track = False, self._next_roi is None
         if self._next_roi is not None:
