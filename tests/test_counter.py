@@ -93,6 +93,15 @@ def test_clip_starting_at_the_bottom_counts_the_ascent() -> None:
     assert cands[0].start_t == 0.0
 
 
+def test_a_full_range_jump_in_the_first_frames_is_the_estimate_settling_not_a_rep() -> None:
+    # the person comes into view (a fade-in, a dim first frame): the signal leaps across its range in
+    # two poses, faster than half the shortest rep (0.5 s), then the set's reps follow
+    values = np.concatenate([[90.0, 130.0, 170.0], np.full(15, 170.0), reps_signal([80, 80])])
+    cands = run(values)
+    assert sum(c.full for c in cands) == 2
+    assert all(c.start_t > 0.5 for c in cands)
+
+
 def test_timing_of_a_rep_with_a_pause_at_the_bottom() -> None:
     """Phases are measured between bands 6% of the depth from the top and from the bottom, so the
     slow ends of a smooth 1 s movement (about 0.14 s each) count as rest or pause."""

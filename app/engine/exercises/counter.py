@@ -250,6 +250,15 @@ class RepCounter:
             return None
         full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
         if self._top_v - self._bot_v >= full_depth and value < self._top_v:
+            near_top = self._top_v - 0.1 * (self._top_v - self._bot_v)
+            reached_t = next(st for st, sv in self._samples if st >= self._bot_t and sv >= near_top)
+            if reached_t - self._bot_t < 0.5 * self._spec.min_rep_s:
+                # a full range climbed faster than half the shortest rep: no rep's second half, but the
+                # estimate settling as the person comes into view (a fade-in, a dim first frame)
+                kept = [(st, sv) for st, sv in self._samples if st >= self._top_t]
+                self._restart_from(self._top_t, self._top_v)  # counting goes on from the top
+                self._samples, self._last_t = kept, t
+                return None
             # climbed a full range and stopped rising: the ascent of a rep that began off camera
             depth = self._top_v - self._bot_v
             rep = RepCandidate(
