@@ -251,7 +251,9 @@ class RepCounter:
         full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
         if self._top_v - self._bot_v >= full_depth and value < self._top_v:
             near_top = self._top_v - 0.1 * (self._top_v - self._bot_v)
-            reached_t = next(st for st, sv in self._samples if st >= self._bot_t and sv >= near_top)
+            reached_t = next(
+                (st for st, sv in self._samples if st >= self._bot_t and sv >= near_top), self._top_t
+            )
             if reached_t - self._bot_t < 0.5 * self._spec.min_rep_s:
                 # a full range climbed faster than half the shortest rep: no rep's second half, but the
                 # estimate settling as the person comes into view (a fade-in, a dim first frame)

@@ -4,11 +4,13 @@ A gym at night, a cheap webcam turning its gain up, a phone filming against a fl
 ends up in a third of the brightness range, under sensor noise, and the pose networks lose them (the
 shared clips made dim and noisy: crunch_01 lost 8 of its 10 reps, curl_08 2 of 10). This front end
 stretches the picture's 1st to 99th luminance percentile towards the full range, by at most
-``MAX_GAIN``, around its middle. A picture the networks already read is left exactly as it is (a needed
-gain under ``START_GAIN``), so video filmed in fair light gives the poses it always gave; the stretch
-grows smoothly from there and is whole from ``FULL_GAIN``. In a stream the levels are followed
-over frames, as a camera's meter is (``Exposure``): a picture that hovers near the threshold does not
-flicker between stretched and not. One 256-entry table a frame, applied with ``cv2.LUT``.
+``MAX_GAIN``, around its middle, after a light smoothing: the stretch amplifies the sensor noise with
+the picture (squat_06 made dim lost the person when stretched unsmoothed, and kept its 3 reps smoothed).
+A picture the networks already read is left exactly as it is (a needed gain under ``START_GAIN``), so
+video filmed in fair light gives the poses it always gave; the stretch grows smoothly from there and is
+whole from ``FULL_GAIN``. In a stream the levels are followed over frames, as a camera's meter is
+(``Exposure``): a picture that hovers near the threshold does not flicker between stretched and not.
+One 256-entry table a frame, applied with ``cv2.LUT``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 from app.engine.pose.types import RgbImage
 
-VERSION = 4  # of what the front end does to a picture (cached poses depend on it)
+VERSION = 5  # of what the front end does to a picture (cached poses depend on it)
 LOW_PERCENTILE, HIGH_PERCENTILE = 1.0, 99.0
 TARGET_SPAN = 0.95 * 255.0  # the stretched percentiles land 2.5 % inside black and white
 # The networks find a person in a picture spanning half the range: every shared clip as filmed spans 45 %
@@ -63,7 +65,10 @@ def exposure_table(rgb: RgbImage) -> Lut | None:
 
 def exposed(image: RgbImage, table: Lut | None) -> RgbImage:
     """``image`` through ``table`` (unchanged without one)."""
-    return image if table is None else np.asarray(cv2.LUT(image, table), np.uint8)
+    if table is None:
+        return image
+    # a stretch amplifies sensor noise with the picture: smoothed first, as a camera does at high gain
+    return np.asarray(cv2.LUT(cv2.GaussianBlur(image, (5, 5), 1.0), table), np.uint8)
 
 
 class Exposure:
