@@ -237,7 +237,13 @@ class RepCounter:
         if value >= self._top_v:
             self._top_v, self._top_t = value, t
         fell_first = self._top_v - self._bot_v >= h and self._bot_t > self._top_t
-        if fell_first or self._bot_t - self._first_t > 1.0 or t - self._first_t > self._spec.max_rep_s:
+        full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
+        climbed = self._top_v - self._bot_v >= full_depth and value < self._top_v
+        # a full range climbed faster than half the shortest rep is no rep's second half, but the estimate
+        # settling as the person comes into view (a fade-in, a dim first frame)
+        settling = climbed and self._climb_s() < 0.5 * self._spec.min_rep_s
+        late = self._bot_t - self._first_t > 1.0 or t - self._first_t > self._spec.max_rep_s
+        if fell_first or settling or late:
             # not an ascent from the stream's first frames: count normally from the highest point
             top_v, top_t = self._top_v, self._top_t
             kept = [(st, sv) for st, sv in self._samples if st >= top_t]
@@ -248,19 +254,7 @@ class RepCounter:
                 self._state = _State.DOWN
                 self._mark_start(h)
             return None
-        full_depth = max(self._min_rom, self._spec.full_fraction * self.person_range)
-        if self._top_v - self._bot_v >= full_depth and value < self._top_v:
-            near_top = self._top_v - 0.1 * (self._top_v - self._bot_v)
-            reached_t = next(
-                (st for st, sv in self._samples if st >= self._bot_t and sv >= near_top), self._top_t
-            )
-            if reached_t - self._bot_t < 0.5 * self._spec.min_rep_s:
-                # a full range climbed faster than half the shortest rep: no rep's second half, but the
-                # estimate settling as the person comes into view (a fade-in, a dim first frame)
-                kept = [(st, sv) for st, sv in self._samples if st >= self._top_t]
-                self._restart_from(self._top_t, self._top_v)  # counting goes on from the top
-                self._samples, self._last_t = kept, t
-                return None
+        if climbed:
             # climbed a full range and stopped rising: the ascent of a rep that began off camera
             depth = self._top_v - self._bot_v
             rep = RepCandidate(
@@ -280,6 +274,12 @@ class RepCounter:
             self._restart_from(t, value)
             return rep
         return None
+
+    def _climb_s(self) -> float:
+        """How long the stream's first ascent took from its bottom to within a tenth of its top."""
+        near_top = self._top_v - 0.1 * (self._top_v - self._bot_v)
+        reached = (st for st, sv in self._samples if st >= self._bot_t and sv >= near_top)
+        return next(reached, self._top_t) - self._bot_t
 
     def _restart_from(self, t: float, value: float) -> None:
         self.reset()
