@@ -332,3 +332,80 @@ def test_the_check_hears_an_utterance_cut_to_its_speech(beckett: np.ndarray) -> 
     assert np.allclose(cut[int(0.15 * rate) : int(0.15 * rate) + 2000], speech[:2000], atol=1e-3)
     loud = rng.standard_normal(len(padded)).astype(np.float32) * np.float32(np.sqrt(np.mean(speech**2)) * 2)
     assert len(speech_span(padded + loud, rate, margin_s=0.15)) == len(padded)
+
+
+def _merged_decoder_like() -> bytes:
+    """A small model shaped like Moonshine's merged decoder: an If whose two branches each look tokens up
+    in one embedding and project onto its transpose."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    embedding = numpy_helper.from_array(rng.standard_normal((50, 8)).astype(np.float32), "embed")
+
+    def branch(name: str) -> object:
+        return helper.make_graph(
+            [
+                helper.make_node("Gather", ["embed", "input_ids"], [f"{name}_rows"]),
+                helper.make_node("Transpose", ["embed"], ["embed_t"]),
+                helper.make_node("MatMul", [f"{name}_rows", "embed_t"], [f"{name}_logits"]),
+            ],
+            name,
+            [],
+            [helper.make_tensor_value_info(f"{name}_logits", TensorProto.FLOAT, None)],
+        )
+
+    graph = helper.make_graph(
+        [
+            helper.make_node(
+                "If", ["use_cache_branch"], ["logits"], then_branch=branch("then"), else_branch=branch("else")
+            )
+        ],
+        "decoder",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1]),
+        ],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)],
+        [embedding],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
+def _constant_transposes(model: bytes) -> int:
+    import onnx
+
+    graph = onnx.load_from_string(model).graph
+    names = {t.name for t in graph.initializer}
+    branches = [a.g for n in graph.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH]
+    return sum(n.op_type == "Transpose" and n.input[0] in names for g in branches for n in g.node)
+
+
+def test_the_decoder_holds_its_embedding_once_with_the_same_logits() -> None:
+    import onnx
+    import onnxruntime as ort
+
+    from app.voice.moonshine import _embedding_once
+
+    before = _merged_decoder_like()
+    after = _embedding_once(before)
+    assert _constant_transposes(before) == 2 and _constant_transposes(after) == 0
+    assert [t.name for t in onnx.load_from_string(after).graph.initializer] == ["embed_t"]
+    ids = np.array([[3, 17, 49], [0, 5, 5]], np.int64)
+    for cached in (True, False):
+        feed = {"input_ids": ids, "use_cache_branch": np.array([cached])}
+        sessions = [ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in (before, after)]
+        run = [session.run(None, feed)[0] for session in sessions]
+        assert run[0].shape == (2, 3, 50)
+        np.testing.assert_array_equal(run[0], run[1])
+    # a model without the pattern (Moonshine's encoder) is left as it is
+    assert _embedding_once(after) == after
+
+
+def test_the_runtime_decoder_has_one_embedding(model: object) -> None:
+    from app.engine.models import model_path
+    from app.voice.moonshine import DECODER, runtime_model
+
+    decoder = runtime_model(model_path(DECODER)).read_bytes()
+    assert _constant_transposes(decoder) == 0

@@ -437,3 +437,27 @@ def test_push_to_talk_hears_only_while_the_key_is_held() -> None:
         if (h := listener.step(chunk)) is not None:
             heard.append(h.intent.name)
     assert heard == ["pause"]
+
+
+def test_the_grammar_decoder_holds_only_its_own_words(tmp_path: Path) -> None:
+    """Each PocketSphinx decoder held CMUdict (22 MB resident) and the grammar one the trigram model of a
+    search it never runs (63 MB): the grammar decoder now has a dictionary of the grammar's words, their
+    variant pronunciations included, and a language model of one word; the phone loop a single word."""
+    from pocketsphinx import get_model_path
+
+    from app.voice.grammar import vocabulary
+    from app.voice.recognizer import PocketSphinxRecognizer, _dictionary
+
+    cmudict = Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    small = _dictionary(cmudict, {"pause", "read"}, tmp_path / "small.dict").read_text().splitlines()
+    assert [line.split(" ", 1)[0] for line in small] == ["pause", "read", "read(2)"]
+    assert len(_dictionary(cmudict, set(), tmp_path / "none.dict").read_text().splitlines()) == 1
+
+    recognizer = PocketSphinxRecognizer()
+    grammar = recognizer._grammar
+    assert not str(grammar.config["lm"]).endswith("en-us.lm.bin")
+    assert grammar.lookup_word("banana") is None  # in CMUdict, not in the grammar
+    assert all(grammar.lookup_word(w) is not None for w in vocabulary())
+    recognizer.start()
+    recognizer.feed(np.zeros(SAMPLE_RATE // 2, np.int16))
+    assert recognizer.finish().confidence < 0.5

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +36,8 @@ FILLER_WEIGHT = 1e-3  # prior of the filler loop against the commands in the gra
 # right by this many bits (PocketSphinx's SENSCR_SHIFT); a lattice's segments carry them unshifted.
 SEARCH_SCORE_SHIFT = 10
 _NON_PHONES = frozenset({"SIL", "+NSN+", "+SPN+", "<s>", "</s>"})
+# A language model of one grammar word, in ARPA form (see ``PocketSphinxRecognizer``).
+PLACEHOLDER_LM = "\\data\\\nngram 1=3\n\n\\1-grams:\n-0.4771 </s>\n-99 <s>\n-0.4771 pause\n\n\\end\\\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,19 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
 }
 
 
+def _dictionary(source: Path, words: set[str], target: Path) -> Path:
+    """The entries of a PocketSphinx dictionary for ``words`` (their variants, "word(2)", too), written to
+    ``target``; a dictionary must name at least one word, so an empty set keeps the first entry."""
+    kept: list[str] = []
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            head = line.split(" ", 1)[0]
+            if head.split("(", 1)[0] in words or (not kept and not words):
+                kept.append(line if line.endswith("\n") else line + "\n")
+    target.write_text("".join(kept), encoding="utf-8")
+    return target
+
+
 class PocketSphinxRecognizer:
     """CMU PocketSphinx with the JSGF command grammar and a phone-loop consistency check."""
 
@@ -108,13 +124,28 @@ class PocketSphinxRecognizer:
         set_loglevel("FATAL")  # "final result does not match the grammar" is a rejection, not an error
         model = Path(get_model_path()) / "en-us"
         common: dict[str, Any] = {"hmm": str(model / "en-us"), "samprate": SAMPLE_RATE, "loglevel": "FATAL"}
+        all_names = exercise_names()
         try:
-            # the hypothesis is the Viterbi search's best path, not a second pass over its lattice: that
-            # pass cost 45 ms (Piper) to 175 ms (eSpeak NG) at the end of each utterance, and its best path
-            # was more often a wrong command (clean eSpeak NG, 90 commands: 35 right, against 62)
-            self._grammar = Decoder(dict=str(model / "cmudict-en-us.dict"), bestpath=False, **common)
-            self._phones = Decoder(allphone=str(model / "en-us-phone.lm.bin"), lw=2.0, **common)
-        except (RuntimeError, ValueError) as exc:
+            with tempfile.TemporaryDirectory(prefix="spotter-dict-") as tmp:
+                # each decoder holds its dictionary (CMUdict: 22 MB resident); the grammar's needs only its
+                # own words, the phone loop none
+                words = vocabulary(all_names) | {w for name in all_names for w in name.split()}
+                grammar_dict = _dictionary(model / "cmudict-en-us.dict", words, Path(tmp) / "grammar.dict")
+                no_words = _dictionary(model / "cmudict-en-us.dict", set(), Path(tmp) / "none.dict")
+                # the grammar decoder's language model is never searched, but it must be there: with one,
+                # PocketSphinx runs a phone-loop lookahead whose senones set each frame's best score, against
+                # which the acoustic confidence is measured (without one, 10 of 168 decodes changed). Its
+                # own trigram model is 63 MB resident; one word does the same, bit for bit
+                placeholder = Path(tmp) / "placeholder.arpa"
+                placeholder.write_text(PLACEHOLDER_LM, encoding="ascii")
+                # the hypothesis is the Viterbi search's best path, not a second pass over its lattice: that
+                # pass cost 45 ms (Piper) to 175 ms (eSpeak NG) at the end of each utterance, and its best
+                # path was more often a wrong command (clean eSpeak NG, 90 commands: 35 right, against 62)
+                self._grammar = Decoder(dict=str(grammar_dict), lm=str(placeholder), bestpath=False, **common)
+                self._phones = Decoder(
+                    allphone=str(model / "en-us-phone.lm.bin"), dict=str(no_words), lw=2.0, **common
+                )
+        except (OSError, RuntimeError, ValueError) as exc:
             raise SpeechError(f"Cannot load the PocketSphinx model in {model}: {exc}") from exc
 
         # an exercise the catalogue gained whose name has a word neither CMUdict nor ``EXTRA_PRONUNCIATIONS``
@@ -123,7 +154,7 @@ class PocketSphinxRecognizer:
             return word in EXTRA_PRONUNCIATIONS or self._grammar.lookup_word(word) is not None
 
         names = {}
-        for name, exercise in exercise_names().items():
+        for name, exercise in all_names.items():
             if all(known(w) for w in name.split()):
                 names[name] = exercise
             else:
