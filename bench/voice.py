@@ -22,11 +22,17 @@ cell a different slice of the command set, so that the grid covers every phrase.
     .venv/bin/python bench/voice.py phrases    # every phrase of the command set, clean, Piper: which fail
 
     .venv/bin/python bench/voice.py babble     # what background talkers alone fire, over many renderings
+    .venv/bin/python bench/voice.py real       # real human speech, no command in it: what it fires
 
 The babble run is the round-trip test's live scene (``test_a_command_is_decided_while_background_talk_goes_on``):
 3 s of four talkers, "next set" (Piper's steady rendering) 15 dB over them, 4 s more of talk; the talkers
 rendered afresh by Piper each time (its noise: a little different each run), each rendering at several
 offsets of the talkers (``--seeds``). Every accepted intent but the command is a false trigger.
+
+The real run is the only real human speech in any registry package: the test recordings that the
+moonshine-cpp and moonshine-voice wheels ship (``REAL_TALK``: Beckett and Dickens read aloud, a scene of
+Endgame in two voices, one sentence; about 87 s, five speakers), none of it a command. Every command taken
+from it is a false trigger.
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.voice.intents import NONE
 from app.voice.listener import CommandListener
+from app.voice.recognizer import SAMPLE_RATE
 from app.voice.roundtrip import (
     COMMAND_CASES,
     Case,
@@ -247,6 +255,33 @@ def phrases(args: argparse.Namespace) -> None:
     print(targets(outcomes))
 
 
+def real(args: argparse.Namespace) -> None:
+    """Real human speech that is no command (``REAL_TALK``): every utterance the listener decides, and any
+    command it takes from them (a false trigger)."""
+    from app.voice.roundtrip import real_talk
+
+    listener = _listener(args)
+    total = triggered = 0
+    for name, pcm in real_talk().items():
+        listener.reset()
+        t0 = time.perf_counter()
+        heard = listener.process(pcm)
+        took = time.perf_counter() - t0
+        fired = [h for h in heard if h.intent.name != NONE]
+        total += len(heard)
+        triggered += len(fired)
+        print(
+            f"{name:34s} {len(pcm) / SAMPLE_RATE:5.1f} s of speech in {took:4.1f} s: {len(heard):3d} utterances"
+        )
+        for h in heard:
+            mark = "FALSE TRIGGER" if h.intent.name != NONE else "             "
+            print(f"  {mark} {h.start_s:5.1f} s  heard {h.intent.text!r} -> {h.intent.name}")
+    print(
+        f"real voices, no command: {triggered}/{total} utterances taken for a command "
+        f"({10 * triggered / max(total, 1):.2f} per 10)"
+    )
+
+
 def babble(args: argparse.Namespace) -> None:
     """False triggers of background talkers alone, in the round-trip test's scene, over many renderings."""
     import numpy as np
@@ -254,9 +289,8 @@ def babble(args: argparse.Namespace) -> None:
     from app.voice.audio import to_pcm16
     from app.voice.check import CommandChecker
     from app.voice.denoise import RnnoiseDenoiser
-    from app.voice.listener import CommandListener
     from app.voice.moonshine import MoonshineModel
-    from app.voice.recognizer import SAMPLE_RATE, PocketSphinxRecognizer
+    from app.voice.recognizer import PocketSphinxRecognizer
     from app.voice.roundtrip import BABBLE_TEXTS, babble_noise, mix, to_16k
     from app.voice.tts import PiperSynthesizer
     from app.voice.vad import SileroVad
@@ -396,6 +430,9 @@ def main() -> None:
     p.add_argument("--steady", action="store_true", help="Piper without its noise")
     p.add_argument("--no-denoise", dest="denoise", action="store_false")
     p.add_argument("--no-check", dest="check", action="store_false")
+    p = sub.add_parser("real")
+    p.add_argument("--no-denoise", dest="denoise", action="store_false")
+    p.add_argument("--no-check", dest="check", action="store_false")
     p = sub.add_parser("babble")
     p.add_argument("--renderings", type=int, default=40, help="how many times Piper renders the talkers")
     p.add_argument("--seeds", default="5,6,7", help="the talkers' offsets: one scene per seed and rendering")
@@ -412,6 +449,7 @@ def main() -> None:
         "roundtrip": roundtrip,
         "phrases": phrases,
         "babble": babble,
+        "real": real,
         "frontend": frontend,
         "tts": tts,
     }

@@ -233,6 +233,38 @@ def test_a_real_voice_that_is_not_a_command_triggers_nothing(model: object, beck
     assert [h.intent.text for h in heard if not h.intent.rejected] == []
 
 
+def test_real_voices_talking_fire_no_command(model: object) -> None:
+    """The only real human speech in any registry package (``REAL_TALK``: Beckett and Dickens read aloud,
+    a scene of Endgame in two voices, one sentence; 87 s, five speakers), none of it a command. The grammar
+    recogniser forces most of it onto commands ("that was my last rep", "rest", "enough rest please") and,
+    alone, takes some of them; with Moonshine's check none is taken."""
+    from app.errors import ModelLoadError
+    from app.voice.denoise import RnnoiseDenoiser
+    from app.voice.listener import CommandListener
+    from app.voice.recognizer import PocketSphinxRecognizer
+    from app.voice.roundtrip import real_talk
+    from app.voice.vad import SileroVad
+
+    try:
+        talk = real_talk()
+    except ModelLoadError as exc:
+        pytest.skip(f"the real recordings are not in the cache (spotter models ensure): {exc}")
+    calls: list[str] = []
+    listener = _listener(model, calls)
+    assert isinstance(listener, CommandListener)
+    utterances = 0
+    for pcm in talk.values():
+        listener.reset()
+        heard = listener.process(pcm)
+        utterances += len(heard)
+        assert [(h.intent.name, h.intent.text) for h in heard if not h.intent.rejected] == []
+    assert utterances >= 30 and len(calls) >= utterances
+    alone = CommandListener(PocketSphinxRecognizer(), SileroVad(), denoiser=RnnoiseDenoiser())
+    scene = alone.process(talk["moonshine-test-endgame.wav"])
+    fired = [h.intent.name for h in scene if not h.intent.rejected]
+    assert len(fired) >= 2, fired  # the scene holds command-like talk: the check is what stops it
+
+
 @needs_piper
 def test_an_early_decision_is_dropped_when_speech_comes_back(model: object) -> None:
     """The listener decides at the first quiet chunk, while the segmenter waits out its hangover; a pause

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from app.voice.audio import Audio, Samples, resample, to_pcm16
 from app.voice.intents import NONE, SlotValue
@@ -89,6 +90,29 @@ BABBLE_TEXTS: tuple[str, ...] = (
     "She bought three tickets but only two of us could actually go.",
     "The restaurant on the corner closes early on Sundays.",
 )
+
+
+# Real human speech that is no command, shipped as test recordings in registry wheels (models/manifest.json):
+# Beckett read by one voice, Dickens read by another, a scene of Beckett's Endgame in two more, one sentence.
+REAL_TALK: tuple[str, ...] = (
+    "moonshine-test-beckett.wav",
+    "moonshine-test-two-cities.wav",
+    "moonshine-test-endgame.wav",
+    "moonshine-test-clone.wav",
+)
+
+
+def real_talk() -> dict[str, npt.NDArray[np.int16]]:
+    """The ``REAL_TALK`` recordings in the model cache, as 16 kHz PCM (``ModelLoadError`` if one is missing:
+    ``spotter models ensure`` fetches them)."""
+    from app.engine.models import model_path
+    from app.voice.audio import read_audio
+
+    out = {}
+    for name in REAL_TALK:
+        audio = read_audio(model_path(name))
+        out[name] = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)
+    return out
 
 
 def trim(samples: Samples, *, floor_db: float = -40.0) -> Samples:
