@@ -306,6 +306,10 @@ def test_voice_commands_act_on_the_screen_shown(qtbot: QtBot, window: MainWindow
     qtbot.waitUntil(lambda: not workout.rest.running, timeout=5000)
     say("resume")
     qtbot.waitUntil(lambda: not session.paused and workout.stage.camera_state == "live", timeout=5000)
+    # said with the talk key held and no command: the person is told, and nothing changes
+    win.unclear(Heard(Intent("none", text="that was my last rep", confidence=0.3), 0, 0.5, 5, 0.5))
+    assert win.statusBar().currentMessage() == "Didn't catch that: hold T and say it again"
+    assert not session.paused and not workout.rest.running
     session.bridge.emit(CameraStalled(1.0, "cam0", 1, "No frame from cam0 for 2.0 s"))
     qtbot.waitUntil(lambda: workout.stage.camera_state == "lost", timeout=5000)
     assert "reconnecting" in workout.stage.camera_note and "saved" in workout.status.text()

@@ -4,7 +4,11 @@ with the grammar recogniser in the listener."""
 from __future__ import annotations
 
 import importlib.util
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -441,3 +445,67 @@ def test_the_runtime_decoder_has_one_embedding(model: object) -> None:
 
     decoder = runtime_model(model_path(DECODER)).read_bytes()
     assert _constant_transposes(decoder) == 0
+
+
+class _StreamOf:
+    """sounddevice as ``MicrophoneListener`` uses it, its input stream playing a recording into the
+    callback in real time."""
+
+    def __init__(self, pcm: np.ndarray) -> None:
+        self.pcm = pcm
+        self.done = threading.Event()
+
+    def InputStream(self, *, blocksize: int, callback: Any, **_: object) -> Any:  # noqa: N802 (sounddevice's name)
+        pcm, done = self.pcm, self.done
+
+        class Stream:
+            def __enter__(self) -> Stream:
+                def play() -> None:
+                    for i in range(0, len(pcm) - blocksize + 1, blocksize):
+                        callback(pcm[i : i + blocksize, None], blocksize, None, None)
+                        time.sleep(blocksize / 16000)  # in real time, as a microphone
+                    done.set()
+
+                threading.Thread(target=play, daemon=True).start()
+                return self
+
+            def __exit__(self, *_: object) -> None:
+                return None
+
+        return Stream()
+
+
+@needs_piper
+def test_with_push_to_talk_what_is_no_command_is_reported(
+    model: object, beckett: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Said with the talk key held, an utterance was meant for the coach: one that is no command (a real
+    voice: "Ever tried. Ever failed. ...") comes back as not understood, so the person can say it again;
+    a command is carried out. With an open microphone, talk that is no command may be anyone's: nothing."""
+    from app.voice.listener import CommandListener, Heard, MicrophoneListener
+
+    pcm = np.concatenate([_speech("next set"), np.zeros(8000, np.int16), beckett, np.zeros(16000, np.int16)])
+    for push_to_talk in (True, False):
+        calls: list[str] = []
+        listener = _listener(model, calls)
+        assert isinstance(listener, CommandListener)
+        intents: list[Heard] = []
+        unclear: list[Heard] = []
+        stream = _StreamOf(pcm)  # sounddevice itself needs PortAudio, which a test machine may lack
+        monkeypatch.setitem(sys.modules, "sounddevice", stream)
+        mic = MicrophoneListener(listener, intents.append, unclear.append)
+        if push_to_talk:
+            listener.press()
+        mic.start()
+        assert stream.done.wait(30)
+        deadline = time.monotonic() + 10
+        while not mic._chunks.empty() and time.monotonic() < deadline:  # what is queued is worked through
+            time.sleep(0.05)
+        time.sleep(0.5)
+        mic.stop()
+        assert mic.dropped == 0
+        assert [h.intent.name for h in intents] == ["next_set"]
+        if push_to_talk:
+            assert len(unclear) >= 3 and all(h.intent.rejected for h in unclear)
+        else:
+            assert unclear == []

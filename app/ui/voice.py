@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 
 class AppVoice(QObject):
     heard = Signal(object)  # Heard, on the GUI thread
+    unclear = Signal(object)  # Heard: said with push-to-talk, no command (``MicrophoneListener``)
     state_changed = Signal(str)  # "loading", "listening", "push-to-talk", "off", or why there is none
 
     _relay = Signal(object)
+    _unclear_relay = Signal(object)
 
     def __init__(self, jobs: JobRunner, *, push_to_talk: bool = False, wake_word: bool = False) -> None:
         super().__init__()
@@ -36,6 +38,7 @@ class AppVoice(QObject):
         self.state = "off"
         self._stopped = False  # stop() came first: a listener that finishes loading is closed at once
         self._relay.connect(self.heard.emit, Qt.ConnectionType.QueuedConnection)
+        self._unclear_relay.connect(self.unclear.emit, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> None:
         self._set("loading")
@@ -49,7 +52,7 @@ class AppVoice(QObject):
         sounddevice.query_devices(kind="input")  # PortAudioError without an input device
         listener = create_listener(wake_word=self.wake_word)
         listener.push_to_talk = self.push_to_talk
-        mic = MicrophoneListener(listener, self._relay.emit)
+        mic = MicrophoneListener(listener, self._relay.emit, self._unclear_relay.emit)
         mic.start()
         return listener, mic
 
@@ -84,6 +87,7 @@ class AppVoice(QObject):
         self._stopped = True
         with contextlib.suppress(RuntimeError, TypeError):  # nothing more reaches the window
             self.heard.disconnect()
+            self.unclear.disconnect()
         if self._mic is not None:
             self._mic.stop()
         self._mic = self._listener = None

@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
                 self.context.jobs, push_to_talk=settings.push_to_talk, wake_word=settings.wake_word
             )
             voice.heard.connect(self.heard)
+            voice.unclear.connect(self.unclear)
             voice.state_changed.connect(lambda state: self.voice_label.setText(describe(state)))
             self.context.voice = voice
             voice.start()
@@ -205,6 +206,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Heard: “{text}”", 4000)
         else:
             self.statusBar().showMessage(f"Heard “{text}”: nothing to do on this screen", 4000)
+
+    def unclear(self, heard: Heard) -> None:
+        """Something said with the talk key held that was no command: say so, rather than ignore it."""
+        self.statusBar().showMessage("Didn't catch that: hold T and say it again", 4000)
 
     # ------------------------------------------------------------------ kiosk
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

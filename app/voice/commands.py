@@ -63,8 +63,11 @@ def listen_command(args: argparse.Namespace) -> int:
     def on_heard(h: Heard) -> None:
         _show(h.intent, args.json)
 
+    def on_unclear(h: Heard) -> None:
+        print(f"not understood ({h.intent.text or 'no words'}): say it again", file=sys.stderr, flush=True)
+
     try:
-        mic = MicrophoneListener(listener, on_heard)
+        mic = MicrophoneListener(listener, on_heard, on_unclear)
     except OSError as exc:
         raise SpeechError(f"No microphone: PortAudio is unavailable ({exc})") from exc
     if args.push_to_talk:

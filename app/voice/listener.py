@@ -408,14 +408,23 @@ def create_listener(
 
 class MicrophoneListener:
     """The ``listen`` thread: a sounddevice input stream feeds a bounded queue; the thread steps the
-    listener and hands every accepted intent to ``on_intent``. Raises ``OSError`` without PortAudio."""
+    listener and hands every accepted intent to ``on_intent``, and, given ``on_unclear``, every utterance
+    said with push-to-talk that was no command to it: with the key held it was meant for the coach, and the
+    person should hear that it was not understood rather than be ignored (open-mic, it may have been
+    anyone). Raises ``OSError`` without PortAudio."""
 
-    def __init__(self, listener: CommandListener, on_intent: Callable[[Heard], None]) -> None:
+    def __init__(
+        self,
+        listener: CommandListener,
+        on_intent: Callable[[Heard], None],
+        on_unclear: Callable[[Heard], None] | None = None,
+    ) -> None:
         import sounddevice  # raises OSError when libportaudio is missing
 
         self._sd = sounddevice
         self._listener = listener
         self._on_intent = on_intent
+        self._on_unclear = on_unclear
         self._chunks: queue.Queue[npt.NDArray[np.int16]] = queue.Queue(maxsize=64)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listen", daemon=True)
@@ -445,10 +454,16 @@ class MicrophoneListener:
                     except queue.Empty:
                         continue
                     heard = self._listener.step(chunk)
-                    if heard is not None and not heard.intent.rejected:
-                        self._on_intent(heard)
+                    if heard is not None:
+                        self._hand_over(heard)
         except Exception:
             log.exception("The microphone listener stopped")
+
+    def _hand_over(self, heard: Heard) -> None:
+        if not heard.intent.rejected:
+            self._on_intent(heard)
+        elif self._on_unclear is not None and self._listener.push_to_talk:
+            self._on_unclear(heard)
 
 
 def enter_key_toggles_talk(
