@@ -52,8 +52,8 @@ class PiperSynthesizer:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         # no memory arena and no prepacked weights: each phrase's audio has its own length, and ONNX
-        # Runtime's arena kept growing in steps for them (the voice held 203 MB after eight phrases, 132 MB
-        # without either); a phrase takes 20 ms longer (145 ms at the median), off the UI thread and cached
+        # Runtime's arena kept growing in steps for them (the voice held 203 MB after eight phrases, 142 MB
+        # without either); a phrase takes 20 ms longer (146 ms at the median), off the UI thread and cached
         options.enable_cpu_mem_arena = False
         options.add_session_config_entry("session.disable_prepacking", "1")
         try:
