@@ -130,16 +130,13 @@ def model() -> object:
 def beckett() -> np.ndarray:
     """A real voice (the test recording shipped with Moonshine): "Ever tried. Ever failed. No matter. Try
     again. Fail again. Fail better." Six short phrases, none of them a command."""
-    from app.engine.models import model_path
     from app.errors import ModelLoadError
-    from app.voice.audio import Audio, read_audio, to_pcm16
+    from app.voice.roundtrip import real_recording
 
     try:
-        path = model_path("moonshine-test-beckett.wav")
+        return real_recording("moonshine-test-beckett.wav")
     except ModelLoadError as exc:
         pytest.skip(str(exc))
-    audio = read_audio(path)
-    return to_pcm16(Audio(audio.samples, audio.rate).resampled(16000).samples)
 
 
 def test_moonshine_transcribes_a_real_voice(model: object, beckett: np.ndarray) -> None:

@@ -24,7 +24,7 @@ import itertools
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,7 +198,7 @@ def _embedding_once(model: bytes) -> bytes:
             g.node.remove(node)
             g.node.insert(i, helper.make_node("Gather", [made[source], node.input[1]], [rows], axis=1))
             g.node.insert(i + 1, helper.make_node("Transpose", [rows], [node.output[0]], perm=perm))
-    used = {i for g in branches for n in g.node for i in n.input} | {i for n in graph.node for i in n.input}
+    used = _read_names(graph.node)
     kept = [t for t in graph.initializer if t.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
@@ -232,22 +232,37 @@ def _dequantized_onnx(path: Path) -> bytes:
                 consts[node.output[0]] = np.multiply(*args) if node.op_type == "Mul" else np.add(*args)
         else:
             kept.append(node)
-    used: set[str] = {o.name for o in graph.output}
-
-    def inputs_of(nodes: Any) -> None:
-        for node in nodes:
-            used.update(node.input)
-            for attribute in node.attribute:
-                if attribute.type == onnx.AttributeProto.GRAPH:
-                    attribute.g.name = attribute.g.name or f"{node.name}_{attribute.name}"
-                    inputs_of(attribute.g.node)
-
-    inputs_of(kept)
+    _name_subgraphs(kept)
+    used = {o.name for o in graph.output} | _read_names(kept)
     del graph.node[:]
     graph.node.extend(kept)
     del graph.initializer[:]
     graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in consts.items() if k in used)
     return bytes(model.SerializeToString(deterministic=True))
+
+
+def _read_names(nodes: Iterable[Any]) -> set[str]:
+    """Every name that the nodes read, the nodes of their subgraphs at any depth included."""
+    import onnx
+
+    names: set[str] = set()
+    for node in nodes:
+        names.update(node.input)
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                names |= _read_names(attribute.g.node)
+    return names
+
+
+def _name_subgraphs(nodes: Iterable[Any]) -> None:
+    """Name every unnamed subgraph, at any depth, after its node and attribute."""
+    import onnx
+
+    for node in nodes:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                attribute.g.name = attribute.g.name or f"{node.name}_{attribute.name}"
+                _name_subgraphs(attribute.g.node)
 
 
 class MoonshineModel:

@@ -37,7 +37,16 @@ FILLER_WEIGHT = 1e-3  # prior of the filler loop against the commands in the gra
 SEARCH_SCORE_SHIFT = 10
 _NON_PHONES = frozenset({"SIL", "+NSN+", "+SPN+", "<s>", "</s>"})
 # A language model of one grammar word, in ARPA form (see ``PocketSphinxRecognizer``).
-PLACEHOLDER_LM = "\\data\\\nngram 1=3\n\n\\1-grams:\n-0.4771 </s>\n-99 <s>\n-0.4771 pause\n\n\\end\\\n"
+PLACEHOLDER_LM = r"""\data\
+ngram 1=3
+
+\1-grams:
+-0.4771 </s>
+-99 <s>
+-0.4771 pause
+
+\end\
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,17 +102,18 @@ REAL_TALK: tuple[str, ...] = (
 )
 
 
-def real_talk() -> dict[str, npt.NDArray[np.int16]]:
-    """The ``REAL_TALK`` recordings in the model cache, as 16 kHz PCM (``ModelLoadError`` if one is missing:
-    ``spotter models ensure`` fetches them)."""
+def real_recording(name: str) -> npt.NDArray[np.int16]:
+    """A recording of the model cache as 16 kHz PCM (``ModelLoadError`` if it is missing: ``spotter models
+    ensure`` fetches it)."""
     from app.engine.models import model_path
     from app.voice.audio import read_audio
 
-    out = {}
-    for name in REAL_TALK:
-        audio = read_audio(model_path(name))
-        out[name] = to_pcm16(Audio(audio.samples, audio.rate).resampled(SAMPLE_RATE).samples)
-    return out
+    return read_audio(model_path(name)).resampled(SAMPLE_RATE).pcm16()
+
+
+def real_talk() -> dict[str, npt.NDArray[np.int16]]:
+    """The ``REAL_TALK`` recordings."""
+    return {name: real_recording(name) for name in REAL_TALK}
 
 
 def trim(samples: Samples, *, floor_db: float = -40.0) -> Samples:
